@@ -1,0 +1,408 @@
+//! The one place that decides access. Handlers resolve the actor once per request
+//! (`session::Viewer` or the API's PAT extractor), then ask [`can`]; nothing
+//! else compares roles. The table in the README is [`decide`] written out, and
+//! `tests/policy_table.rs` walks all of it.
+
+use crate::models::app::{App, ListScope, Visibility};
+use crate::models::org::Membership;
+use crate::models::{AccountId, UserId};
+
+/// A member's role in their organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    OrgContributor,
+    TeamContributor,
+    OrgUser,
+    FinancialManager,
+}
+
+impl Role {
+    /// Every role, strongest first.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::OrgContributor,
+        Role::TeamContributor,
+        Role::OrgUser,
+        Role::FinancialManager,
+    ];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim())
+    }
+
+    /// The id stored in the database and used by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::OrgContributor => "org_contributor",
+            Role::TeamContributor => "team_contributor",
+            Role::OrgUser => "org_user",
+            Role::FinancialManager => "financial_manager",
+        }
+    }
+
+    /// The label the screens show.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::OrgContributor => "Organization Contributor (all apps)",
+            Role::TeamContributor => "Team Contributor (select apps)",
+            Role::OrgUser => "Organization User (all apps, read-only)",
+            Role::FinancialManager => "Financial Manager",
+        }
+    }
+}
+
+/// The PAT scopes, with what each lets a token do.
+pub const SCOPES: &[(&str, &str)] = &[
+    ("apps:read", "List and read apps"),
+    ("apps:write", "Create, edit, duplicate, pin and delete apps"),
+    ("orgs:read", "Read organizations and memberships"),
+    ("orgs:write", "Create, edit, leave and delete organizations"),
+    ("keys:read", "List personal access tokens"),
+    ("keys:write", "Create and revoke personal access tokens"),
+];
+
+/// True when `scope` is one of [`SCOPES`].
+pub fn is_known_scope(scope: &str) -> bool {
+    SCOPES.iter().any(|(s, _)| *s == scope)
+}
+
+/// The signed-in user behind a request, as the policy needs them.
+#[derive(Debug, Clone)]
+pub struct ActorUser {
+    pub id: UserId,
+    pub handle: String,
+    pub membership: Option<Membership>,
+    /// `Some` when the request is authenticated by a PAT: only these scopes apply.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// Whoever is asking; `user` is `None` when signed out.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user: Option<ActorUser>,
+}
+
+/// How the actor relates to the account that owns a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// Signed out.
+    Anonymous,
+    /// Signed in, but neither the owner nor a member of the owning org.
+    Stranger,
+    /// The personal account that owns the resource.
+    Owner,
+    /// A member of the owning organization, with their role.
+    Member(Role),
+}
+
+impl Relation {
+    /// Every relation, in the order of the README table's rows.
+    pub const ALL: [Relation; 8] = [
+        Relation::Anonymous,
+        Relation::Stranger,
+        Relation::Owner,
+        Relation::Member(Role::Admin),
+        Relation::Member(Role::OrgContributor),
+        Relation::Member(Role::TeamContributor),
+        Relation::Member(Role::OrgUser),
+        Relation::Member(Role::FinancialManager),
+    ];
+
+    /// The README's name for the row.
+    pub fn label(self) -> &'static str {
+        match self {
+            Relation::Anonymous => "signed out",
+            Relation::Stranger => "other user",
+            Relation::Owner => "owner (personal)",
+            Relation::Member(Role::Admin) => "org admin",
+            Relation::Member(Role::OrgContributor) => "org contributor",
+            Relation::Member(Role::TeamContributor) => "team contributor",
+            Relation::Member(Role::OrgUser) => "org user",
+            Relation::Member(Role::FinancialManager) => "financial manager",
+        }
+    }
+}
+
+/// Something an actor may try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See an owner's apps listing (what it shows is [`list_scope`]).
+    ListApps,
+    /// Open a private app.
+    ReadPrivateApp,
+    /// Open a public app.
+    ReadPublicApp,
+    /// Create an app under the owner.
+    CreateApp,
+    /// Edit an app's name, description, visibility.
+    UpdateApp,
+    /// Delete an app.
+    DeleteApp,
+    /// Duplicate an app (the copy belongs to the same owner).
+    DuplicateApp,
+    /// Pin an app to the top of one's own listing.
+    PinApp,
+    /// See the organization's Account page.
+    ViewOrg,
+    /// Edit the organization's name and billing e-mail.
+    UpdateOrg,
+    /// Delete the organization.
+    DeleteOrg,
+    /// Leave the organization.
+    LeaveOrg,
+}
+
+impl Action {
+    /// Every action, in the order of the README table's columns.
+    pub const ALL: [Action; 12] = [
+        Action::ListApps,
+        Action::ReadPrivateApp,
+        Action::ReadPublicApp,
+        Action::CreateApp,
+        Action::UpdateApp,
+        Action::DeleteApp,
+        Action::DuplicateApp,
+        Action::PinApp,
+        Action::ViewOrg,
+        Action::UpdateOrg,
+        Action::DeleteOrg,
+        Action::LeaveOrg,
+    ];
+
+    /// The README's name for the column.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::ListApps => "list apps",
+            Action::ReadPrivateApp => "read private app",
+            Action::ReadPublicApp => "read public app",
+            Action::CreateApp => "create app",
+            Action::UpdateApp => "edit app",
+            Action::DeleteApp => "delete app",
+            Action::DuplicateApp => "duplicate app",
+            Action::PinApp => "pin app",
+            Action::ViewOrg => "view org account",
+            Action::UpdateOrg => "edit org",
+            Action::DeleteOrg => "delete org",
+            Action::LeaveOrg => "leave org",
+        }
+    }
+
+    /// The PAT scope the action needs.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Action::ListApps | Action::ReadPrivateApp | Action::ReadPublicApp => "apps:read",
+            Action::CreateApp
+            | Action::UpdateApp
+            | Action::DeleteApp
+            | Action::DuplicateApp
+            | Action::PinApp => "apps:write",
+            Action::ViewOrg => "orgs:read",
+            Action::UpdateOrg | Action::DeleteOrg | Action::LeaveOrg => "orgs:write",
+        }
+    }
+
+    fn is_org_action(self) -> bool {
+        matches!(
+            self,
+            Action::ViewOrg | Action::UpdateOrg | Action::DeleteOrg | Action::LeaveOrg
+        )
+    }
+}
+
+/// The outcome of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The actor may see the resource but not do this: 403.
+    Forbidden,
+    /// The actor may not know the resource exists: 404.
+    Hidden,
+}
+
+/// Why [`can`] said no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// Answer 404: the resource is not visible to the actor.
+    NotFound,
+    /// Answer 403 with this reason.
+    Forbidden(&'static str),
+    /// The PAT lacks the scope (the API answers 11007).
+    MissingScope(&'static str),
+}
+
+/// The whole table: what a relation may do. `Hidden` wherever the actor could
+/// not otherwise learn that the resource exists.
+pub fn decide(relation: Relation, action: Action) -> Decision {
+    use Action::*;
+    use Decision::*;
+    use Relation::*;
+    match (relation, action) {
+        // Everyone, even signed out, may read public apps and list an owner's public apps.
+        (_, ListApps) | (_, ReadPublicApp) => Allow,
+        (Anonymous, _) | (Stranger, _) => Hidden,
+
+        (Owner, a) if a.is_org_action() => Hidden,
+        (Owner, _) => Allow,
+
+        (Member(Role::Admin), _) => Allow,
+
+        (Member(Role::OrgContributor), UpdateOrg | DeleteOrg) => Forbidden,
+        (Member(Role::OrgContributor), _) => Allow,
+
+        (Member(Role::OrgUser), ReadPrivateApp | PinApp | ViewOrg | LeaveOrg) => Allow,
+        (Member(Role::OrgUser), UpdateApp | DeleteApp | DuplicateApp | CreateApp) => Forbidden,
+        (Member(Role::OrgUser), UpdateOrg | DeleteOrg) => Forbidden,
+
+        // Team contributors reach only apps granted to their teams (none without teams).
+        (Member(Role::TeamContributor), ViewOrg | LeaveOrg) => Allow,
+        (Member(Role::TeamContributor), CreateApp | UpdateOrg | DeleteOrg) => Forbidden,
+        (Member(Role::TeamContributor), _) => Hidden,
+
+        // Financial managers see billing only.
+        (Member(Role::FinancialManager), ViewOrg | LeaveOrg) => Allow,
+        (Member(Role::FinancialManager), CreateApp | UpdateOrg | DeleteOrg) => Forbidden,
+        (Member(Role::FinancialManager), _) => Hidden,
+    }
+}
+
+impl Actor {
+    /// A signed-out actor.
+    pub fn anonymous() -> Actor {
+        Actor { user: None }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user.as_ref().map(|u| u.id)
+    }
+
+    /// The actor's membership, if signed in and in an organization.
+    pub fn membership(&self) -> Option<&Membership> {
+        self.user.as_ref().and_then(|u| u.membership.as_ref())
+    }
+
+    /// How the actor relates to `owner`.
+    pub fn relation_to(&self, owner: AccountId) -> Relation {
+        match &self.user {
+            None => Relation::Anonymous,
+            Some(u) if u.id.0 == owner.0 => Relation::Owner,
+            Some(u) => match &u.membership {
+                Some(m) if m.org_id.0 == owner.0 => Relation::Member(m.role),
+                _ => Relation::Stranger,
+            },
+        }
+    }
+
+    fn check_scope(&self, action: Action) -> Result<(), Denied> {
+        match self.user.as_ref().and_then(|u| u.scopes.as_ref()) {
+            Some(scopes) if !scopes.iter().any(|s| s == action.scope()) => {
+                Err(Denied::MissingScope(action.scope()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What an action is aimed at.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// An owner's namespace (listing, creating apps).
+    Owner(AccountId),
+    /// One app.
+    App(&'a App),
+    /// An organization (its Account page).
+    Org(AccountId),
+}
+
+/// Decides whether `actor` may do `action` to `target`.
+pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Denied> {
+    let (owner, action) = match target {
+        Target::Owner(owner) | Target::Org(owner) => (owner, action),
+        Target::App(app) => {
+            let read = match app.visibility() {
+                Visibility::Public => Action::ReadPublicApp,
+                Visibility::Private => Action::ReadPrivateApp,
+            };
+            let relation = actor.relation_to(app.owner());
+            // Whoever cannot read the app cannot learn anything else about it.
+            if decide(relation, read) != Decision::Allow {
+                return Err(Denied::NotFound);
+            }
+            let action = match action {
+                Action::ReadPrivateApp | Action::ReadPublicApp => read,
+                other => other,
+            };
+            (app.owner(), action)
+        }
+    };
+    let relation = actor.relation_to(owner);
+    if action != Action::ListApps && action != Action::ReadPublicApp && relation == Relation::Anonymous
+    {
+        return Err(Denied::NotFound);
+    }
+    let visible = matches!(target, Target::App(_));
+    match decide(relation, action) {
+        Decision::Allow => actor.check_scope(action),
+        // An app the actor can read is no secret: say what is refused instead of 404.
+        Decision::Hidden if visible => {
+            actor.check_scope(action)?;
+            Err(Denied::Forbidden(forbidden_reason(relation, action)))
+        }
+        Decision::Hidden => Err(Denied::NotFound),
+        Decision::Forbidden => {
+            actor.check_scope(action)?;
+            Err(Denied::Forbidden(forbidden_reason(relation, action)))
+        }
+    }
+}
+
+fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
+    match (relation, action) {
+        (_, Action::UpdateOrg) => "Only the organization's admins can edit it.",
+        (_, Action::DeleteOrg) => "Only the organization's admins can delete it.",
+        (Relation::Member(Role::OrgUser), _) => {
+            "Your role (Organization User) is read-only in this organization's apps."
+        }
+        (_, Action::CreateApp) => "Your role in this organization cannot create apps.",
+        (Relation::Anonymous | Relation::Stranger, _) => "You can view this app, but not change it.",
+        _ => "Your role does not allow this.",
+    }
+}
+
+/// Which of `owner`'s apps the actor may see in a listing.
+pub fn list_scope(actor: &Actor, owner: AccountId) -> ListScope {
+    if decide(actor.relation_to(owner), Action::ReadPrivateApp) == Decision::Allow {
+        ListScope::All
+    } else {
+        ListScope::PublicOnly
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_ids_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("owner"), None);
+    }
+
+    #[test]
+    fn nobody_outside_sees_private_things() {
+        for rel in [Relation::Anonymous, Relation::Stranger] {
+            for a in Action::ALL {
+                let expected = if matches!(a, Action::ListApps | Action::ReadPublicApp) {
+                    Decision::Allow
+                } else {
+                    Decision::Hidden
+                };
+                assert_eq!(decide(rel, a), expected, "{rel:?} {a:?}");
+            }
+        }
+    }
+}

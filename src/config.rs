@@ -1,0 +1,156 @@
+//! Typed configuration, read once at start from the environment (`ATRIUM_*`,
+//! `DATABASE_URL`) over an optional TOML file, and kept in the app state.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the server needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the server listens on.
+    pub bind: String,
+    /// Folder for the SQLite file, the mail outbox and the session key.
+    pub data_dir: PathBuf,
+    /// `sqlite:<path>` or `postgres://...`.
+    pub database_url: String,
+    /// When set, sessions live in Redis instead of the encrypted cookie.
+    pub redis_url: Option<String>,
+    /// When set, mail goes through this SMTP server (`smtp://host:port`), otherwise to the outbox.
+    pub smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    pub mail_from: String,
+    /// Absolute URL users reach the portal at (used in e-mailed links and SAML metadata).
+    pub public_url: String,
+    /// Mark cookies `Secure` (on when `public_url` is https).
+    pub secure_cookies: bool,
+    /// Size of the database pool.
+    pub db_pool_size: u32,
+    /// 64-byte key that signs and encrypts session cookies.
+    pub session_key: Vec<u8>,
+}
+
+/// The optional TOML file; every key mirrors an environment variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    public_url: Option<String>,
+    db_pool_size: Option<u32>,
+}
+
+/// Overrides given on the command line (they beat the environment and the file).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Builds the configuration: command line, then environment, then the TOML file
+    /// (`ATRIUM_CONFIG`, or `<data dir>/atrium.toml` when it exists), then defaults.
+    pub fn load(overrides: Overrides) -> Result<Config, String> {
+        let file = match env("ATRIUM_CONFIG") {
+            Some(path) => read_file(Path::new(&path))?,
+            None => {
+                let dir = overrides
+                    .data_dir
+                    .clone()
+                    .or_else(|| env("ATRIUM_DATA_DIR").map(PathBuf::from))
+                    .unwrap_or_else(|| PathBuf::from("data"));
+                let candidate = dir.join("atrium.toml");
+                if candidate.exists() {
+                    read_file(&candidate)?
+                } else {
+                    FileConfig::default()
+                }
+            }
+        };
+        let data_dir = overrides
+            .data_dir
+            .or_else(|| env("ATRIUM_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let bind = overrides
+            .bind
+            .or_else(|| env("ATRIUM_BIND"))
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let database_url = overrides
+            .database_url
+            .or_else(|| env("ATRIUM_DATABASE_URL"))
+            .or_else(|| env("DATABASE_URL"))
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("atrium.db").display()));
+        let public_url = env("ATRIUM_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let db_pool_size = match env("ATRIUM_DB_POOL_SIZE") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("ATRIUM_DB_POOL_SIZE must be a number, not {v:?}"))?,
+            None => file.db_pool_size.unwrap_or(16),
+        };
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| format!("cannot create data folder {}: {e}", data_dir.display()))?;
+        let session_key = load_or_create_key(&data_dir.join("session.key"))?;
+        Ok(Config {
+            secure_cookies: public_url.starts_with("https://"),
+            bind,
+            redis_url: env("ATRIUM_REDIS_URL").or(file.redis_url),
+            smtp_url: env("ATRIUM_SMTP_URL").or(file.smtp_url),
+            mail_from: env("ATRIUM_MAIL_FROM")
+                .or(file.mail_from)
+                .unwrap_or_else(|| "Atrium <atrium@localhost>".to_owned()),
+            public_url,
+            db_pool_size,
+            database_url,
+            data_dir,
+            session_key,
+        })
+    }
+
+    /// Folder where mail is written when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+}
+
+/// Reads the session key, or generates one on first start (kept with mode 0600).
+fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let key = hex::decode(text.trim())
+            .map_err(|_| format!("{} is not a hex key; delete it to make a new one", path.display()))?;
+        if key.len() < 64 {
+            return Err(format!("{} holds a key shorter than 64 bytes", path.display()));
+        }
+        return Ok(key);
+    }
+    let key: Vec<u8> = (0..64).map(|_| rand::random::<u8>()).collect();
+    std::fs::write(path, hex::encode(&key))
+        .map_err(|e| format!("cannot write session key {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key)
+}

@@ -1,0 +1,347 @@
+//! Organizations and memberships. A user belongs to at most one organization
+//! (`UNIQUE(memberships.user_id)`), and an organization always keeps an admin.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::policy::Role;
+use crate::db::schema::{accounts, memberships, orgs, users};
+use crate::db::{is_unique_violation, DbConn};
+use crate::models::account::{self, AccountKind};
+use crate::models::{now, OrgId, UserId};
+
+/// An organization with its handle.
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: OrgId,
+    pub handle: String,
+    pub name: String,
+    pub billing_email: String,
+    pub app_count: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+type OrgTuple = (i64, String, String, String, i64, NaiveDateTime, NaiveDateTime);
+
+fn org_from(t: OrgTuple) -> Org {
+    Org {
+        id: OrgId(t.0),
+        handle: t.1,
+        name: t.2,
+        billing_email: t.3,
+        app_count: t.4,
+        created_at: t.5,
+        updated_at: t.6,
+    }
+}
+
+/// A user's membership, with the org's handle and name (what every request needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub org_handle: String,
+    pub org_name: String,
+    pub role: Role,
+}
+
+impl Membership {
+    /// First letter of the org's handle, for the avatar.
+    pub fn initial(&self) -> char {
+        crate::auth::session::initial(&self.org_handle)
+    }
+}
+
+/// A member as listed on the org's pages.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: UserId,
+    pub handle: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: NaiveDateTime,
+}
+
+/// Why an organization could not be created.
+#[derive(Debug)]
+pub enum CreateOrgError {
+    /// A user or organization already has this handle.
+    HandleTaken,
+    /// The creator already belongs to an organization.
+    AlreadyMember,
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for CreateOrgError {
+    fn from(e: diesel::result::Error) -> Self {
+        CreateOrgError::Db(e)
+    }
+}
+
+/// Why a member could not leave.
+#[derive(Debug)]
+pub enum LeaveError {
+    /// The member is the organization's only admin and named nobody to hand over to.
+    LastAdmin,
+    /// The successor named is not a member of the organization.
+    BadSuccessor,
+    NotMember,
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for LeaveError {
+    fn from(e: diesel::result::Error) -> Self {
+        LeaveError::Db(e)
+    }
+}
+
+impl Org {
+    /// Creates the org and makes `creator` its admin, in one transaction. The
+    /// membership insert fails on `UNIQUE(user_id)` if the creator joined an org
+    /// meanwhile, so two concurrent requests cannot both succeed.
+    pub fn create(
+        conn: &mut DbConn,
+        creator: UserId,
+        handle: &str,
+        name: &str,
+        billing_email: &str,
+    ) -> Result<Org, CreateOrgError> {
+        conn.transaction(|conn| {
+            if Membership::for_user(conn, creator)?.is_some() {
+                return Err(CreateOrgError::AlreadyMember);
+            }
+            if account::handle_taken(conn, handle)? {
+                return Err(CreateOrgError::HandleTaken);
+            }
+            let id = account::insert(conn, handle, AccountKind::Org).map_err(|e| {
+                if is_unique_violation(&e) {
+                    CreateOrgError::HandleTaken
+                } else {
+                    CreateOrgError::Db(e)
+                }
+            })?;
+            let t = now();
+            diesel::insert_into(orgs::table)
+                .values((
+                    orgs::id.eq(id),
+                    orgs::name.eq(name),
+                    orgs::billing_email.eq(billing_email),
+                    orgs::created_at.eq(t),
+                    orgs::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            diesel::insert_into(memberships::table)
+                .values((
+                    memberships::org_id.eq(id),
+                    memberships::user_id.eq(creator.0),
+                    memberships::role.eq(Role::Admin.as_str()),
+                    memberships::created_at.eq(t),
+                ))
+                .execute(conn)
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        CreateOrgError::AlreadyMember
+                    } else {
+                        CreateOrgError::Db(e)
+                    }
+                })?;
+            Ok(Org::find(conn, OrgId(id))?)
+        })
+    }
+
+    fn select() -> (
+        orgs::id,
+        accounts::handle,
+        orgs::name,
+        orgs::billing_email,
+        accounts::app_count,
+        orgs::created_at,
+        orgs::updated_at,
+    ) {
+        (
+            orgs::id,
+            accounts::handle,
+            orgs::name,
+            orgs::billing_email,
+            accounts::app_count,
+            orgs::created_at,
+            orgs::updated_at,
+        )
+    }
+
+    /// Serializes membership changes of one org for the rest of the transaction:
+    /// the no-op write takes the row lock on PostgreSQL and the write lock on SQLite,
+    /// so "keep at least one admin" checks cannot interleave.
+    pub fn lock(conn: &mut DbConn, id: OrgId) -> QueryResult<()> {
+        diesel::update(orgs::table.find(id.0))
+            .set(orgs::updated_at.eq(orgs::updated_at))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Loads an organization by id.
+    pub fn find(conn: &mut DbConn, id: OrgId) -> QueryResult<Org> {
+        orgs::table
+            .inner_join(accounts::table)
+            .filter(orgs::id.eq(id.0))
+            .select(Org::select())
+            .first::<OrgTuple>(conn)
+            .map(org_from)
+    }
+
+    /// Loads an organization by handle.
+    pub fn find_by_handle(conn: &mut DbConn, handle: &str) -> QueryResult<Option<Org>> {
+        orgs::table
+            .inner_join(accounts::table)
+            .filter(accounts::handle.eq(handle))
+            .select(Org::select())
+            .first::<OrgTuple>(conn)
+            .optional()
+            .map(|o| o.map(org_from))
+    }
+
+    /// Changes the display name and billing e-mail.
+    pub fn update(conn: &mut DbConn, id: OrgId, name: &str, billing_email: &str) -> QueryResult<()> {
+        diesel::update(orgs::table.find(id.0))
+            .set((
+                orgs::name.eq(name),
+                orgs::billing_email.eq(billing_email),
+                orgs::updated_at.eq(now()),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Deletes the organization with its apps and memberships, in one transaction.
+    pub fn delete(conn: &mut DbConn, id: OrgId) -> QueryResult<()> {
+        conn.transaction(|conn| {
+            // Foreign keys cascade from the account row, but delete explicitly so the
+            // outcome does not depend on the backend's cascade settings.
+            diesel::delete(crate::db::schema::apps::table.filter(crate::db::schema::apps::owner_id.eq(id.0)))
+                .execute(conn)?;
+            diesel::delete(memberships::table.filter(memberships::org_id.eq(id.0))).execute(conn)?;
+            diesel::delete(orgs::table.find(id.0)).execute(conn)?;
+            diesel::delete(accounts::table.find(id.0)).execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// The organization's members, optionally filtered by name, handle or e-mail.
+    pub fn members(conn: &mut DbConn, id: OrgId, search: Option<&str>) -> QueryResult<Vec<Member>> {
+        let mut q = memberships::table
+            .inner_join(users::table.inner_join(accounts::table))
+            .filter(memberships::org_id.eq(id.0))
+            .select((
+                memberships::user_id,
+                accounts::handle,
+                users::name,
+                users::email,
+                memberships::role,
+                memberships::created_at,
+            ))
+            .order((accounts::handle.asc(),))
+            .into_boxed();
+        if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = format!("%{}%", crate::models::app::escape_like(&s.to_lowercase()));
+            q = q.filter(
+                accounts::handle
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\'))
+                    .or(users::name.like(pattern).escape('\\')),
+            );
+        }
+        q.load::<(i64, String, String, String, String, NaiveDateTime)>(conn)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|(uid, handle, name, email, role, joined)| Member {
+                        user_id: UserId(uid),
+                        handle,
+                        name,
+                        email,
+                        role: Role::parse(&role).unwrap_or(Role::OrgUser),
+                        joined_at: joined,
+                    })
+                    .collect()
+            })
+    }
+}
+
+impl Membership {
+    /// The user's membership, if any.
+    pub fn for_user(conn: &mut DbConn, user: UserId) -> QueryResult<Option<Membership>> {
+        memberships::table
+            .inner_join(orgs::table.inner_join(accounts::table))
+            .filter(memberships::user_id.eq(user.0))
+            .select((memberships::org_id, accounts::handle, orgs::name, memberships::role))
+            .first::<(i64, String, String, String)>(conn)
+            .optional()
+            .map(|m| {
+                m.map(|(org_id, org_handle, org_name, role)| Membership {
+                    org_id: OrgId(org_id),
+                    org_handle,
+                    org_name,
+                    role: Role::parse(&role).unwrap_or(Role::OrgUser),
+                })
+            })
+    }
+
+    /// Number of admins the organization has.
+    pub fn admin_count(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {
+        memberships::table
+            .filter(memberships::org_id.eq(org.0))
+            .filter(memberships::role.eq(Role::Admin.as_str()))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Removes `user` from `org`. When they are its last admin, `successor` (a member's
+    /// handle) is made admin in the same transaction; without one, leaving is refused.
+    pub fn leave(
+        conn: &mut DbConn,
+        org: OrgId,
+        user: UserId,
+        successor: Option<&str>,
+    ) -> Result<(), LeaveError> {
+        conn.transaction(|conn| {
+            Org::lock(conn, org)?;
+            let role: Option<String> = memberships::table
+                .filter(memberships::org_id.eq(org.0))
+                .filter(memberships::user_id.eq(user.0))
+                .select(memberships::role)
+                .first(conn)
+                .optional()?;
+            let Some(role) = role else {
+                return Err(LeaveError::NotMember);
+            };
+            if let Some(handle) = successor.map(str::trim).filter(|s| !s.is_empty()) {
+                let successor_id: Option<i64> = memberships::table
+                    .inner_join(accounts::table.on(accounts::id.eq(memberships::user_id)))
+                    .filter(memberships::org_id.eq(org.0))
+                    .filter(accounts::handle.eq(handle))
+                    .filter(memberships::user_id.ne(user.0))
+                    .select(memberships::user_id)
+                    .first(conn)
+                    .optional()?;
+                let Some(successor_id) = successor_id else {
+                    return Err(LeaveError::BadSuccessor);
+                };
+                diesel::update(memberships::table.filter(memberships::user_id.eq(successor_id)))
+                    .set(memberships::role.eq(Role::Admin.as_str()))
+                    .execute(conn)?;
+            }
+            diesel::delete(
+                memberships::table
+                    .filter(memberships::org_id.eq(org.0))
+                    .filter(memberships::user_id.eq(user.0)),
+            )
+            .execute(conn)?;
+            if role == Role::Admin.as_str() && Membership::admin_count(conn, org)? == 0 {
+                // Rolls the whole transaction back: an org never loses its last admin.
+                return Err(LeaveError::LastAdmin);
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! The route table: every path of the browser side (the `/v2` API adds its own
+//! scope from `api::configure`). Handlers are plain functions in `web::*`.
+
+use actix_web::web::{self, get, post};
+use actix_web::HttpResponse;
+
+use crate::error::AppError;
+use crate::web::{account, app_page, apps, orgs};
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::FormConfig::default().limit(256 * 1024).error_handler(|e, _| {
+        AppError::BadRequest(format!("The form could not be read: {e}")).into()
+    }))
+    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+        AppError::BadRequest(format!("The query string could not be read: {e}")).into()
+    }))
+    .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+    .route("/healthz", get().to(healthz))
+    .route("/metrics", get().to(crate::metrics::render))
+    .route("/static/{file}", get().to(crate::assets::serve))
+    .route("/", get().to(home))
+    .route("/signup", get().to(account::signup_page))
+    .route("/signup", post().to(account::signup))
+    .route("/login", get().to(account::login_page))
+    .route("/login", post().to(account::login))
+    .route("/logout", post().to(account::logout))
+    .route("/settings/profile", get().to(account::profile_page))
+    .route("/settings/profile", post().to(account::update_profile))
+    .route("/settings/password", post().to(account::change_password))
+    .route("/settings/apps-view", post().to(apps::set_view))
+    .route("/organizations/new", get().to(orgs::new_page))
+    .route("/organizations", post().to(orgs::create))
+    .route("/switch", post().to(orgs::switch))
+    .route("/{owner}/apps", get().to(apps::list))
+    .route("/{owner}/apps", post().to(apps::create))
+    .route("/{owner}/apps/new", get().to(apps::new_app))
+    .route("/{owner}/account", get().to(orgs::account))
+    .route("/{owner}/account", post().to(orgs::update))
+    .route("/{owner}/account/leave", post().to(orgs::leave))
+    .route("/{owner}/account/delete", post().to(orgs::delete))
+    .route("/{owner}/{app}", get().to(app_page::overview))
+    .route("/{owner}/{app}", post().to(app_page::update_overview))
+    .route("/{owner}/{app}/settings", get().to(app_page::settings))
+    .route("/{owner}/{app}/settings", post().to(app_page::update_settings))
+    .route("/{owner}/{app}/duplicate", get().to(apps::duplicate_form))
+    .route("/{owner}/{app}/duplicate", post().to(apps::duplicate))
+    .route("/{owner}/{app}/delete", get().to(apps::delete_form))
+    .route("/{owner}/{app}/delete", post().to(apps::delete))
+    .route("/{owner}/{app}/pin", post().to(apps::pin))
+    .route("/{owner}", get().to(apps::owner_home))
+    .default_service(web::to(not_found));
+}
+
+/// `GET /healthz`: 200 once the server is up and the database answers.
+async fn healthz(state: web::Data<crate::state::AppState>) -> HttpResponse {
+    let ok = crate::db::run(&state.pool, |conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1").map_err(AppError::from)
+    })
+    .await;
+    match ok {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unavailable"),
+    }
+}
+
+/// `GET /`: the active profile's apps, or the sign-in page.
+async fn home(viewer: crate::auth::session::Viewer) -> HttpResponse {
+    let to = match &viewer.user {
+        Some(u) => format!("/{}/apps", u.active_handle()),
+        None => "/login".to_owned(),
+    };
+    HttpResponse::SeeOther().insert_header(("Location", to)).finish()
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,397 @@
+//! Sign up, sign in (throttled), sign out, the profile and the password change.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::session::{self, Viewer};
+use crate::auth::password;
+use crate::error::AppError;
+use crate::models::account::validate_handle;
+use crate::models::throttle;
+use crate::models::user::{validate_email, CreateUserError, NewUser, User};
+use crate::state::AppState;
+use crate::web::{flash, invalid, page, redirect, render, safe_next, FieldErrors, Nav};
+
+/// Longest display name accepted.
+const MAX_NAME_LEN: usize = 100;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignupForm {
+    pub email: String,
+    pub handle: String,
+    pub name: String,
+    pub password: String,
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/signup.html")]
+struct SignupPage {
+    nav: Nav,
+    form: SignupForm,
+    errors: FieldErrors,
+}
+
+/// `GET /signup`
+pub async fn signup_page(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    if let Some(u) = &viewer.user {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", format!("/{}/apps", u.active_handle())))
+            .finish());
+    }
+    page(&SignupPage {
+        nav: Nav::new(&viewer),
+        form: SignupForm {
+            next: query.next.clone().unwrap_or_default(),
+            ..SignupForm::default()
+        },
+        errors: FieldErrors::new(),
+    })
+}
+
+fn validate_display_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(format!("Names are at most {MAX_NAME_LEN} characters."));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("Names cannot contain control characters.".to_owned());
+    }
+    Ok(name.to_owned())
+}
+
+/// `POST /signup`
+pub async fn signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<SignupForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", validate_email(&form.email));
+    let handle = errors.check("handle", validate_handle(&form.handle, "a user ID"));
+    let name = errors.check("name", validate_display_name(&form.name));
+    errors.check("password", password::check_basic(&form.password));
+    let (Some(email), Some(handle), Some(name), true) = (email, handle, name, errors.is_empty()) else {
+        return invalid(&SignupPage { nav: Nav::new(&viewer), form, errors });
+    };
+    let pw = form.password.clone();
+    let result = crate::db::run(&state.pool, move |conn| {
+        let hash = password::hash(&pw).map_err(AppError::internal)?;
+        Ok(User::create(
+            conn,
+            NewUser {
+                handle: &handle,
+                email: &email,
+                name: &name,
+                password_hash: &hash,
+            },
+        ))
+    })
+    .await?;
+    match result {
+        Ok(user) => {
+            session::sign_in(&viewer.session, &user)?;
+            tracing::info!(user_id = user.row.id, "signed up");
+            let next = if form.next.is_empty() {
+                format!("/{}/apps", user.handle)
+            } else {
+                safe_next(Some(&form.next))
+            };
+            Ok(redirect(&req, &next))
+        }
+        Err(CreateUserError::HandleTaken) => {
+            errors.add("handle", "This user ID is taken. Choose another.");
+            invalid(&SignupPage { nav: Nav::new(&viewer), form, errors })
+        }
+        Err(CreateUserError::EmailTaken) => {
+            errors.add("email", "An account with this email already exists. Sign in instead.");
+            invalid(&SignupPage { nav: Nav::new(&viewer), form, errors })
+        }
+        Err(CreateUserError::Db(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    pub login: String,
+    pub password: String,
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/login.html")]
+struct LoginPage {
+    nav: Nav,
+    form: LoginForm,
+    error: Option<String>,
+}
+
+/// `GET /login`
+pub async fn login_page(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    if let Some(u) = &viewer.user {
+        let to = query
+            .next
+            .as_deref()
+            .map(|n| safe_next(Some(n)))
+            .unwrap_or_else(|| format!("/{}/apps", u.active_handle()));
+        return Ok(HttpResponse::SeeOther().insert_header(("Location", to)).finish());
+    }
+    page(&LoginPage {
+        nav: Nav::new(&viewer),
+        form: LoginForm {
+            next: query.next.clone().unwrap_or_default(),
+            ..LoginForm::default()
+        },
+        error: None,
+    })
+}
+
+enum LoginOutcome {
+    Ok(User),
+    Wrong,
+    Locked(i64),
+}
+
+/// `POST /login`: throttled per login name and per client IP.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = form.into_inner();
+    if form.login.trim().is_empty() || form.password.is_empty() {
+        let error = Some("Enter your email or user ID and your password.".to_owned());
+        form.password.clear();
+        return invalid(&LoginPage { nav: Nav::new(&viewer), form, error });
+    }
+    let ip = req
+        .connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .to_owned();
+    let login = form.login.trim().to_owned();
+    let pw = std::mem::take(&mut form.password);
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        let keys = [throttle::key("login", &login), throttle::key("ip", &ip)];
+        for k in &keys {
+            if let Some(until) = throttle::locked_until(conn, k)? {
+                let minutes = ((until - crate::models::now()).num_seconds() + 59) / 60;
+                return Ok(LoginOutcome::Locked(minutes.max(1)));
+            }
+        }
+        let user = User::find_for_login(conn, &login)?;
+        let ok = match &user {
+            Some(u) => password::verify(&pw, &u.row.password_hash),
+            None => {
+                // Same work whether or not the account exists.
+                let _ = password::verify(&pw, password::dummy_hash());
+                false
+            }
+        };
+        match (ok, user) {
+            (true, Some(u)) => {
+                throttle::clear(conn, &keys[0])?;
+                Ok(LoginOutcome::Ok(u))
+            }
+            _ => {
+                let mut locked = None;
+                for k in &keys {
+                    if let Some(until) = throttle::record_failure(conn, k)? {
+                        locked = Some(until);
+                    }
+                }
+                match locked {
+                    Some(_) => Ok(LoginOutcome::Locked(throttle::LOCK_MINUTES)),
+                    None => Ok(LoginOutcome::Wrong),
+                }
+            }
+        }
+    })
+    .await?;
+    match outcome {
+        LoginOutcome::Ok(user) => {
+            session::sign_in(&viewer.session, &user)?;
+            tracing::info!(user_id = user.row.id, "signed in");
+            let next = if form.next.is_empty() {
+                format!("/{}/apps", user.handle)
+            } else {
+                safe_next(Some(&form.next))
+            };
+            Ok(redirect(&req, &next))
+        }
+        LoginOutcome::Wrong => {
+            tracing::info!("failed sign-in");
+            invalid(&LoginPage {
+                nav: Nav::new(&viewer),
+                form,
+                error: Some("That email or user ID and password do not match.".to_owned()),
+            })
+        }
+        LoginOutcome::Locked(minutes) => {
+            tracing::warn!("sign-in throttled");
+            render(
+                StatusCode::TOO_MANY_REQUESTS,
+                &LoginPage {
+                    nav: Nav::new(&viewer),
+                    form,
+                    error: Some(format!(
+                        "Too many failed sign-ins. Wait {minutes} minute{} and try again.",
+                        if minutes == 1 { "" } else { "s" }
+                    )),
+                },
+            )
+        }
+    }
+}
+
+/// `POST /logout`
+pub async fn logout(viewer: Viewer) -> HttpResponse {
+    session::sign_out(&viewer.session);
+    HttpResponse::SeeOther().insert_header(("Location", "/login")).finish()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProfileForm {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    pub current_password: String,
+    pub new_password: String,
+    pub confirm_password: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/profile.html")]
+struct ProfilePage {
+    nav: Nav,
+    handle: String,
+    profile: ProfileForm,
+    profile_errors: FieldErrors,
+    password_errors: FieldErrors,
+}
+
+/// `GET /settings/profile`
+pub async fn profile_page(viewer: Viewer) -> Result<HttpResponse, AppError> {
+    let user = viewer.require("/settings/profile")?;
+    page(&ProfilePage {
+        handle: user.handle.clone(),
+        profile: ProfileForm {
+            name: user.name.clone(),
+            email: user.email.clone(),
+        },
+        nav: Nav::new(&viewer),
+        profile_errors: FieldErrors::new(),
+        password_errors: FieldErrors::new(),
+    })
+}
+
+/// `POST /settings/profile`
+pub async fn update_profile(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<ProfileForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = viewer.require("/settings/profile")?.clone();
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", validate_display_name(&form.name));
+    let email = errors.check("email", validate_email(&form.email));
+    let (Some(name), Some(email)) = (name, email) else {
+        return invalid(&ProfilePage {
+            nav: Nav::new(&viewer),
+            handle: user.handle,
+            profile: form,
+            profile_errors: errors,
+            password_errors: FieldErrors::new(),
+        });
+    };
+    let id = user.id;
+    let saved = crate::db::run(&state.pool, move |conn| {
+        Ok(User::update_profile(conn, id, &name, &email)?)
+    })
+    .await?;
+    if !saved {
+        errors.add("email", "Another account uses this email address.");
+        return invalid(&ProfilePage {
+            nav: Nav::new(&viewer),
+            handle: user.handle,
+            profile: form,
+            profile_errors: errors,
+            password_errors: FieldErrors::new(),
+        });
+    }
+    flash(&viewer.session, "Profile saved.");
+    Ok(redirect(&req, "/settings/profile"))
+}
+
+/// `POST /settings/password`: ends every other session of the user.
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = viewer.require("/settings/profile")?.clone();
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    errors.check("new_password", password::check_basic(&form.new_password));
+    if form.new_password != form.confirm_password {
+        errors.add("confirm_password", "The two new passwords differ.");
+    }
+    let id = user.id;
+    let (current, new) = (form.current_password.clone(), form.new_password.clone());
+    let check_only = !errors.is_empty();
+    let result = crate::db::run(&state.pool, move |conn| {
+        let stored = User::find(conn, id)?;
+        if !password::verify(&current, &stored.row.password_hash) {
+            return Ok(Err("current"));
+        }
+        if check_only {
+            return Ok(Err("rules"));
+        }
+        let hash = password::hash(&new).map_err(AppError::internal)?;
+        Ok(Ok(User::set_password(conn, id, &hash)?))
+    })
+    .await?;
+    match result {
+        Ok(epoch) => {
+            session::set_epoch(&viewer.session, epoch)?;
+            tracing::info!(user_id = id.0, "password changed; other sessions ended");
+            flash(&viewer.session, "Password changed. Your other sessions were signed out.");
+            Ok(redirect(&req, "/settings/profile"))
+        }
+        Err(which) => {
+            if which == "current" {
+                errors.add("current_password", "This is not your current password.");
+            }
+            invalid(&ProfilePage {
+                nav: Nav::new(&viewer),
+                profile: ProfileForm {
+                    name: user.name.clone(),
+                    email: user.email.clone(),
+                },
+                handle: user.handle,
+                profile_errors: FieldErrors::new(),
+                password_errors: errors,
+            })
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The server-rendered screens, one file per area; each handler sits next to its
+//! template struct. Full pages for plain requests, one block of the same template
+//! for htmx requests.
+
+pub mod account;
+pub mod app_page;
+pub mod apps;
+pub mod orgs;
+
+use std::collections::BTreeMap;
+
+use actix_session::Session;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::auth::session::{SignedIn, Viewer};
+use crate::error::AppError;
+
+/// What the layout needs on every page: who is signed in, the CSRF token, a flash message.
+pub struct Nav {
+    pub user: Option<SignedIn>,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+const FLASH: &str = "flash";
+
+impl Nav {
+    /// Builds the layout context and takes the pending flash message.
+    pub fn new(viewer: &Viewer) -> Nav {
+        let flash = viewer.session.remove_as::<String>(FLASH).and_then(Result::ok);
+        Nav {
+            user: viewer.user.clone(),
+            csrf: viewer.csrf.clone(),
+            flash,
+        }
+    }
+
+    /// Handle of the active profile, if signed in.
+    pub fn active_handle(&self) -> &str {
+        self.user.as_ref().map(|u| u.active_handle()).unwrap_or("")
+    }
+
+    /// True when the switcher is on the organization.
+    pub fn acting_as_org(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.acting_as_org)
+    }
+}
+
+/// Leaves a one-time message for the next page.
+pub fn flash(session: &Session, message: impl Into<String>) {
+    let _ = session.insert(FLASH, message.into());
+}
+
+/// Messages to show next to form fields, by field name.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn new() -> FieldErrors {
+        FieldErrors::default()
+    }
+
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    /// Runs a validator; on error records its message and returns `None`.
+    pub fn check<T>(&mut self, field: &'static str, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.add(field, m);
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first message (for API-style summaries).
+    pub fn first(&self) -> Option<(&'static str, &str)> {
+        self.0.iter().next().map(|(k, v)| (*k, v.as_str()))
+    }
+}
+
+/// True when htmx sent the request.
+pub fn is_htmx(req: &HttpRequest) -> bool {
+    req.headers().contains_key("hx-request")
+}
+
+/// Renders a template as an HTML response with the given status.
+pub fn render<T: Template>(status: actix_web::http::StatusCode, t: &T) -> Result<HttpResponse, AppError> {
+    let body = t.render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::VARY, "HX-Request"))
+        .body(body))
+}
+
+/// 200 with the rendered template.
+pub fn page<T: Template>(t: &T) -> Result<HttpResponse, AppError> {
+    render(actix_web::http::StatusCode::OK, t)
+}
+
+/// A form re-shown with its errors: 422 so scripts notice, htmx still swaps it.
+pub fn invalid<T: Template>(t: &T) -> Result<HttpResponse, AppError> {
+    render(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, t)
+}
+
+/// After a successful POST: a 303 for browsers, `HX-Redirect` for htmx.
+pub fn redirect(req: &HttpRequest, to: &str) -> HttpResponse {
+    if is_htmx(req) {
+        HttpResponse::Ok().insert_header(("HX-Redirect", to)).finish()
+    } else {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, to))
+            .finish()
+    }
+}
+
+/// Percent-encodes a string for a query parameter.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A local path to return to after sign-in; anything else (other hosts, `//x`) becomes `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// Maps a policy refusal to the browser error.
+pub fn denied(d: crate::auth::policy::Denied) -> AppError {
+    use crate::auth::policy::Denied;
+    match d {
+        Denied::NotFound => AppError::NotFound,
+        Denied::Forbidden(reason) => AppError::Forbidden(reason.to_owned()),
+        Denied::MissingScope(s) => AppError::Forbidden(format!("Missing scope {s}")),
+    }
+}
+
+/// Formats a timestamp for the screens.
+pub fn fmt_time(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(safe_next(Some("/acme/apps?q=1")), "/acme/apps?q=1");
+        assert_eq!(safe_next(Some("//evil.com")), "/");
+        assert_eq!(safe_next(Some("https://evil.com")), "/");
+        assert_eq!(safe_next(Some("/\\evil.com")), "/");
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(urlencode("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
+    }
+}
