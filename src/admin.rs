@@ -62,14 +62,24 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let conn = &mut *conn;
     match command {
-        AdminCommand::CreateUser { email, handle, password: pw, name } => {
+        AdminCommand::CreateUser {
+            email,
+            handle,
+            password: pw,
+            name,
+        } => {
             let email = validate_email(&email)?;
             let handle = validate_handle(&handle, "a user ID")?;
             password::check_basic(&pw).map_err(|e| format!("password: {e}"))?;
             let hash = password::hash(&pw)?;
             let user = User::create(
                 conn,
-                NewUser { handle: &handle, email: &email, name: name.trim(), password_hash: &hash },
+                NewUser {
+                    handle: &handle,
+                    email: &email,
+                    name: name.trim(),
+                    password_hash: &hash,
+                },
             )
             .map_err(|e| match e {
                 CreateUserError::HandleTaken => format!("the user ID {handle} is taken"),
@@ -78,20 +88,40 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), String> {
             })?;
             println!("created user {} <{}>", user.handle, user.row.email);
         }
-        AdminCommand::CreateToken { user, description, scopes } => {
+        AdminCommand::CreateToken {
+            user,
+            description,
+            scopes,
+        } => {
             let user = find_user(conn, &user)?;
             let scopes: Vec<String> = match scopes {
                 Some(s) => {
-                    let list: Vec<String> = s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect();
-                    if let Some(bad) = list.iter().find(|x| !crate::auth::policy::is_known_scope(x)) {
+                    let list: Vec<String> = s
+                        .split(',')
+                        .map(|x| x.trim().to_owned())
+                        .filter(|x| !x.is_empty())
+                        .collect();
+                    if let Some(bad) = list
+                        .iter()
+                        .find(|x| !crate::auth::policy::is_known_scope(x))
+                    {
                         return Err(format!("unknown scope {bad:?}"));
                     }
                     list
                 }
-                None => crate::auth::policy::SCOPES.iter().map(|(s, _)| (*s).to_owned()).collect(),
+                None => crate::auth::policy::SCOPES
+                    .iter()
+                    .map(|(s, _)| (*s).to_owned())
+                    .collect(),
             };
-            let created = ApiKey::create(conn, user.id(), &description, &scopes, None).map_err(|e| e.to_string())?;
-            println!("token {} for {} (scopes: {})", created.key.key_id, user.handle, scopes.join(","));
+            let created = ApiKey::create(conn, user.id(), &description, &scopes, None)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "token {} for {} (scopes: {})",
+                created.key.key_id,
+                user.handle,
+                scopes.join(",")
+            );
             println!("{}", created.secret);
         }
         AdminCommand::ResetPassword { user, password: pw } => {
@@ -99,7 +129,10 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), String> {
             password::check_basic(&pw).map_err(|e| format!("password: {e}"))?;
             let hash = password::hash(&pw)?;
             User::set_password(conn, user.id(), &hash).map_err(|e| e.to_string())?;
-            println!("password of {} reset; their sessions are ended", user.handle);
+            println!(
+                "password of {} reset; their sessions are ended",
+                user.handle
+            );
         }
         AdminCommand::ListOrgs => {
             use crate::db::schema::{accounts, memberships, orgs};

@@ -8,10 +8,26 @@ use actix_web::{web, HttpResponse};
 use crate::error::AppError;
 
 const FILES: &[(&str, &str, &str)] = &[
-    ("htmx-2.0.11.min.js", "text/javascript; charset=utf-8", include_str!("../static/htmx-2.0.11.min.js")),
-    ("atrium.js", "text/javascript; charset=utf-8", include_str!("../static/atrium.js")),
-    ("atrium.css", "text/css; charset=utf-8", include_str!("../static/atrium.css")),
-    ("favicon.svg", "image/svg+xml", include_str!("../static/favicon.svg")),
+    (
+        "htmx-2.0.11.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/htmx-2.0.11.min.js"),
+    ),
+    (
+        "atrium.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/atrium.js"),
+    ),
+    (
+        "atrium.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/atrium.css"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../static/favicon.svg"),
+    ),
 ];
 
 /// `GET /static/{file}`

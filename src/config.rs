@@ -137,10 +137,17 @@ fn read_file(path: &Path) -> Result<FileConfig, String> {
 /// Reads the session key, or generates one on first start (kept with mode 0600).
 fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
     if let Ok(text) = std::fs::read_to_string(path) {
-        let key = hex::decode(text.trim())
-            .map_err(|_| format!("{} is not a hex key; delete it to make a new one", path.display()))?;
+        let key = hex::decode(text.trim()).map_err(|_| {
+            format!(
+                "{} is not a hex key; delete it to make a new one",
+                path.display()
+            )
+        })?;
         if key.len() < 64 {
-            return Err(format!("{} holds a key shorter than 64 bytes", path.display()));
+            return Err(format!(
+                "{} holds a key shorter than 64 bytes",
+                path.display()
+            ));
         }
         return Ok(key);
     }

@@ -18,8 +18,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
 use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
 use actix_session::SessionMiddleware;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{time, Key, SameSite};
@@ -35,7 +35,11 @@ use crate::state::AppState;
 /// Opens the database (running migrations) and builds the shared state.
 pub fn build_state(config: Config) -> Result<Data<AppState>, String> {
     let metrics = Arc::new(Metrics::default());
-    let pool = db::connect(&config.database_url, config.db_pool_size, Arc::clone(&metrics.db_queries))?;
+    let pool = db::connect(
+        &config.database_url,
+        config.db_pool_size,
+        Arc::clone(&metrics.db_queries),
+    )?;
     Ok(Data::new(AppState {
         config,
         pool,
@@ -79,7 +83,12 @@ fn session_middleware<S: SessionStore>(store: S, config: &Config) -> SessionMidd
         .build()
 }
 
-fn run_with<S, F>(state: Data<AppState>, listener: TcpListener, store: F, workers: usize) -> std::io::Result<Server>
+fn run_with<S, F>(
+    state: Data<AppState>,
+    listener: TcpListener,
+    store: F,
+    workers: usize,
+) -> std::io::Result<Server>
 where
     S: SessionStore + 'static,
     F: Fn() -> S + Clone + Send + 'static,
@@ -103,7 +112,11 @@ where
 
 /// Starts serving on `listener` with the session store the configuration names
 /// (Redis when `ATRIUM_REDIS_URL` is set, the encrypted cookie otherwise).
-pub async fn start(state: Data<AppState>, listener: TcpListener, workers: usize) -> Result<Server, String> {
+pub async fn start(
+    state: Data<AppState>,
+    listener: TcpListener,
+    workers: usize,
+) -> Result<Server, String> {
     match state.config.redis_url.clone() {
         Some(url) => {
             let store = RedisSessionStore::new(url.clone())
@@ -111,6 +124,7 @@ pub async fn start(state: Data<AppState>, listener: TcpListener, workers: usize)
                 .map_err(|e| format!("cannot reach Redis at {}: {e}", db::redact_url(&url)))?;
             run_with(state, listener, move || store.clone(), workers).map_err(|e| e.to_string())
         }
-        None => run_with(state, listener, CookieSessionStore::default, workers).map_err(|e| e.to_string()),
+        None => run_with(state, listener, CookieSessionStore::default, workers)
+            .map_err(|e| e.to_string()),
     }
 }

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use atrium::config::{Config, Overrides};
 
 #[derive(Parser)]
-#[command(name = "atrium", version, about = "Self-hosted portal for organizations building machine-learning apps")]
+#[command(
+    name = "atrium",
+    version,
+    about = "Self-hosted portal for organizations building machine-learning apps"
+)]
 struct Cli {
     /// Folder for the SQLite database, the mail outbox and the session key.
     #[arg(long, global = true, env = "ATRIUM_DATA_DIR")]
@@ -53,15 +57,19 @@ fn main() {
         database_url: cli.database_url,
         ..Overrides::default()
     };
-    let command = cli.command.unwrap_or(Command::Serve { bind: None, workers: None });
+    let command = cli.command.unwrap_or(Command::Serve {
+        bind: None,
+        workers: None,
+    });
     let result = match command {
         Command::Serve { bind, workers } => {
             overrides.bind = bind;
             serve(overrides, workers)
         }
         Command::Migrate => migrate(overrides),
-        Command::Admin { command } => Config::load(overrides)
-            .and_then(|config| atrium::admin::run(&config, command)),
+        Command::Admin { command } => {
+            Config::load(overrides).and_then(|config| atrium::admin::run(&config, command))
+        }
     };
     if let Err(e) = result {
         eprintln!("atrium: {e}");
@@ -73,7 +81,11 @@ fn serve(overrides: Overrides, workers: Option<usize>) -> Result<(), String> {
     let config = Config::load(overrides)?;
     let bind = config.bind.clone();
     let listener = TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let workers = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let state = atrium::build_state(config)?;
     tracing::info!(
         bind = %bind,

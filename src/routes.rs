@@ -9,9 +9,13 @@ use crate::web::{account, app_page, apps, orgs};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::FormConfig::default().limit(256 * 1024).error_handler(|e, _| {
-        AppError::BadRequest(format!("The form could not be read: {e}")).into()
-    }))
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(256 * 1024)
+            .error_handler(|e, _| {
+                AppError::BadRequest(format!("The form could not be read: {e}")).into()
+            }),
+    )
     .app_data(web::QueryConfig::default().error_handler(|e, _| {
         AppError::BadRequest(format!("The query string could not be read: {e}")).into()
     }))
@@ -42,7 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/{owner}/{app}", get().to(app_page::overview))
     .route("/{owner}/{app}", post().to(app_page::update_overview))
     .route("/{owner}/{app}/settings", get().to(app_page::settings))
-    .route("/{owner}/{app}/settings", post().to(app_page::update_settings))
+    .route(
+        "/{owner}/{app}/settings",
+        post().to(app_page::update_settings),
+    )
     .route("/{owner}/{app}/duplicate", get().to(apps::duplicate_form))
     .route("/{owner}/{app}/duplicate", post().to(apps::duplicate))
     .route("/{owner}/{app}/delete", get().to(apps::delete_form))
@@ -73,7 +80,9 @@ async fn home(viewer: crate::auth::session::Viewer) -> HttpResponse {
         Some(u) => format!("/{}/apps", u.active_handle()),
         None => "/login".to_owned(),
     };
-    HttpResponse::SeeOther().insert_header(("Location", to)).finish()
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to))
+        .finish()
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -54,9 +54,17 @@ pub async fn guard(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if safe(req.method()) || exempt(req.path()) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
-    let expected = req.get_session().get::<String>(CSRF).ok().flatten().unwrap_or_default();
+    let expected = req
+        .get_session()
+        .get::<String>(CSRF)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let mut provided = req
         .headers()
         .get(HEADER)
@@ -78,7 +86,10 @@ pub async fn guard(
         req.set_payload(bytes.into());
     }
     if provided.is_some_and(|p| matches(&expected, &p)) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     tracing::warn!(path = %req.path(), "refused a request without a valid CSRF token");
     let err = AppError::Forbidden(

@@ -338,7 +338,9 @@ pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Deni
         }
     };
     let relation = actor.relation_to(owner);
-    if action != Action::ListApps && action != Action::ReadPublicApp && relation == Relation::Anonymous
+    if action != Action::ListApps
+        && action != Action::ReadPublicApp
+        && relation == Relation::Anonymous
     {
         return Err(Denied::NotFound);
     }
@@ -366,7 +368,9 @@ fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
             "Your role (Organization User) is read-only in this organization's apps."
         }
         (_, Action::CreateApp) => "Your role in this organization cannot create apps.",
-        (Relation::Anonymous | Relation::Stranger, _) => "You can view this app, but not change it.",
+        (Relation::Anonymous | Relation::Stranger, _) => {
+            "You can view this app, but not change it."
+        }
         _ => "Your role does not allow this.",
     }
 }

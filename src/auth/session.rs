@@ -73,7 +73,11 @@ impl SignedIn {
 
 /// Upper-case first letter of a handle.
 pub fn initial(handle: &str) -> char {
-    handle.chars().next().map(|c| c.to_ascii_uppercase()).unwrap_or('?')
+    handle
+        .chars()
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .unwrap_or('?')
 }
 
 /// Whoever sent the request (signed in or not), with the session's CSRF token.
@@ -147,7 +151,10 @@ impl FromRequest for Viewer {
                 });
             };
             let epoch = session.get::<i64>(EPOCH).unwrap_or(None).unwrap_or(-1);
-            let acting = session.get::<bool>(ACTING_ORG).unwrap_or(None).unwrap_or(false);
+            let acting = session
+                .get::<bool>(ACTING_ORG)
+                .unwrap_or(None)
+                .unwrap_or(false);
             let loaded = crate::db::run(&state.pool, move |conn| {
                 let user = match User::find(conn, UserId(uid)) {
                     Ok(u) => u,

@@ -186,7 +186,9 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| AppError::internal(format!("database pool: {e}")))?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
         f(&mut conn)
     })
     .await
@@ -207,7 +209,10 @@ mod tests {
 
     #[test]
     fn backend_is_chosen_by_scheme() {
-        assert_eq!(Backend::from_url("postgres://root@127.0.0.1/test"), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("postgres://root@127.0.0.1/test"),
+            Backend::Postgres
+        );
         assert_eq!(Backend::from_url("sqlite:data/atrium.db"), Backend::Sqlite);
         assert_eq!(sqlite_path("sqlite:data/atrium.db"), "data/atrium.db");
         assert_eq!(sqlite_path("sqlite:///tmp/x.db"), "/tmp/x.db");
@@ -215,7 +220,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://root@h/db"), "postgres://root@h/db");
     }
 }

@@ -8,11 +8,47 @@ use crate::models::AccountId;
 
 /// Words that can never be a user, org or app handle, because URLs use them.
 pub const RESERVED: &[&str] = &[
-    "about", "account", "accounts", "admin", "api", "apps", "atrium", "billing", "collaborations",
-    "docs", "explore", "healthz", "help", "invitations", "keys", "login", "logout", "me",
-    "metrics", "new", "organizations", "password", "profile", "reset", "root", "security",
-    "settings", "signin", "signout", "signup", "sso", "starred", "static", "support", "system",
-    "teams", "tokens", "users", "v1", "v2", "www",
+    "about",
+    "account",
+    "accounts",
+    "admin",
+    "api",
+    "apps",
+    "atrium",
+    "billing",
+    "collaborations",
+    "docs",
+    "explore",
+    "healthz",
+    "help",
+    "invitations",
+    "keys",
+    "login",
+    "logout",
+    "me",
+    "metrics",
+    "new",
+    "organizations",
+    "password",
+    "profile",
+    "reset",
+    "root",
+    "security",
+    "settings",
+    "signin",
+    "signout",
+    "signup",
+    "sso",
+    "starred",
+    "static",
+    "support",
+    "system",
+    "teams",
+    "tokens",
+    "users",
+    "v1",
+    "v2",
+    "www",
 ];
 
 /// Longest handle accepted.
@@ -38,7 +74,8 @@ pub fn validate_handle(raw: &str, what: &str) -> Result<String, String> {
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if !first_ok || !rest_ok {
         return Err(format!(
             "{} may use only a-z, 0-9, '-' and '_', and must start with a letter or digit.",
@@ -166,14 +203,21 @@ mod tests {
     #[test]
     fn handles() {
         assert_eq!(validate_handle(" acme ", "an ID").as_deref(), Ok("acme"));
-        assert!(validate_handle("Acme", "an ID").unwrap_err().contains("lower case"));
+        assert!(validate_handle("Acme", "an ID")
+            .unwrap_err()
+            .contains("lower case"));
         assert!(validate_handle("a", "an ID").is_err());
-        assert!(validate_handle("settings", "an ID").unwrap_err().contains("reserved"));
+        assert!(validate_handle("settings", "an ID")
+            .unwrap_err()
+            .contains("reserved"));
         assert!(validate_handle("-x", "an ID").is_err());
         assert!(validate_handle("a<b>", "an ID").is_err());
         assert!(validate_handle("ünï", "an ID").is_err());
         assert!(validate_handle(&"a".repeat(49), "an ID").is_err());
         assert_eq!(validate_handle("a1_b-c", "an ID").as_deref(), Ok("a1_b-c"));
-        assert_eq!(validate_handle("", "an organization ID").unwrap_err(), "Enter an organization ID.");
+        assert_eq!(
+            validate_handle("", "an organization ID").unwrap_err(),
+            "Enter an organization ID."
+        );
     }
 }

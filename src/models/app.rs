@@ -98,9 +98,13 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
 pub fn validate_description(raw: &str) -> Result<String, String> {
     let d = raw.trim();
     if d.chars().count() > MAX_DESCRIPTION_LEN {
-        return Err(format!("Descriptions are at most {MAX_DESCRIPTION_LEN} characters."));
+        return Err(format!(
+            "Descriptions are at most {MAX_DESCRIPTION_LEN} characters."
+        ));
     }
-    if d.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if d.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err("Descriptions cannot contain control characters.".to_owned());
     }
     Ok(d.to_owned())
@@ -198,7 +202,9 @@ pub fn escape_like(s: &str) -> String {
 type BoxedApps<'a> = apps::BoxedQuery<'a, crate::db::MultiBackend>;
 
 fn filtered<'a>(q: &ListQuery) -> BoxedApps<'a> {
-    let mut query = apps::table.filter(apps::owner_id.eq(q.owner.0)).into_boxed();
+    let mut query = apps::table
+        .filter(apps::owner_id.eq(q.owner.0))
+        .into_boxed();
     if q.scope == ListScope::PublicOnly {
         query = query.filter(apps::visibility.eq("public"));
     }
@@ -379,7 +385,12 @@ impl App {
     }
 
     /// Pins or unpins the app for the user (idempotent).
-    pub fn set_pinned(conn: &mut DbConn, user: UserId, app: AppId, pinned: bool) -> QueryResult<()> {
+    pub fn set_pinned(
+        conn: &mut DbConn,
+        user: UserId,
+        app: AppId,
+        pinned: bool,
+    ) -> QueryResult<()> {
         if pinned {
             let r = diesel::insert_into(app_pins::table)
                 .values((

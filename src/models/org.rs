@@ -22,7 +22,15 @@ pub struct Org {
     pub updated_at: NaiveDateTime,
 }
 
-type OrgTuple = (i64, String, String, String, i64, NaiveDateTime, NaiveDateTime);
+type OrgTuple = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    NaiveDateTime,
+    NaiveDateTime,
+);
 
 fn org_from(t: OrgTuple) -> Org {
     Org {
@@ -202,7 +210,12 @@ impl Org {
     }
 
     /// Changes the display name and billing e-mail.
-    pub fn update(conn: &mut DbConn, id: OrgId, name: &str, billing_email: &str) -> QueryResult<()> {
+    pub fn update(
+        conn: &mut DbConn,
+        id: OrgId,
+        name: &str,
+        billing_email: &str,
+    ) -> QueryResult<()> {
         diesel::update(orgs::table.find(id.0))
             .set((
                 orgs::name.eq(name),
@@ -218,9 +231,12 @@ impl Org {
         conn.transaction(|conn| {
             // Foreign keys cascade from the account row, but delete explicitly so the
             // outcome does not depend on the backend's cascade settings.
-            diesel::delete(crate::db::schema::apps::table.filter(crate::db::schema::apps::owner_id.eq(id.0)))
+            diesel::delete(
+                crate::db::schema::apps::table.filter(crate::db::schema::apps::owner_id.eq(id.0)),
+            )
+            .execute(conn)?;
+            diesel::delete(memberships::table.filter(memberships::org_id.eq(id.0)))
                 .execute(conn)?;
-            diesel::delete(memberships::table.filter(memberships::org_id.eq(id.0))).execute(conn)?;
             diesel::delete(orgs::table.find(id.0)).execute(conn)?;
             diesel::delete(accounts::table.find(id.0)).execute(conn)?;
             Ok(())
@@ -274,7 +290,12 @@ impl Membership {
         memberships::table
             .inner_join(orgs::table.inner_join(accounts::table))
             .filter(memberships::user_id.eq(user.0))
-            .select((memberships::org_id, accounts::handle, orgs::name, memberships::role))
+            .select((
+                memberships::org_id,
+                accounts::handle,
+                orgs::name,
+                memberships::role,
+            ))
             .first::<(i64, String, String, String)>(conn)
             .optional()
             .map(|m| {

@@ -42,7 +42,10 @@ pub fn record_failure(conn: &mut DbConn, key: &str) -> QueryResult<Option<NaiveD
         let t = now();
         let row: Option<(i32, NaiveDateTime)> = signin_throttle::table
             .find(key)
-            .select((signin_throttle::failures, signin_throttle::window_started_at))
+            .select((
+                signin_throttle::failures,
+                signin_throttle::window_started_at,
+            ))
             .first(conn)
             .optional()?;
         let (failures, started) = match row {

@@ -194,7 +194,12 @@ impl User {
 
     /// Updates the display name and e-mail address. Returns `Ok(false)` when the
     /// address belongs to another user.
-    pub fn update_profile(conn: &mut DbConn, id: UserId, name: &str, email: &str) -> QueryResult<bool> {
+    pub fn update_profile(
+        conn: &mut DbConn,
+        id: UserId,
+        name: &str,
+        email: &str,
+    ) -> QueryResult<bool> {
         conn.transaction(|conn| {
             if let Some(other) = User::find_by_email(conn, email)? {
                 if other.row.id != id.0 {
@@ -231,8 +236,21 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(validate_email(" A@Example.COM ").as_deref(), Ok("a@example.com"));
-        for bad in ["", "a", "a@b", "a@@b.com", "a b@c.com", "<x>@c.com", "a@.com", "a@b..com", "a@b.com."] {
+        assert_eq!(
+            validate_email(" A@Example.COM ").as_deref(),
+            Ok("a@example.com")
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "<x>@c.com",
+            "a@.com",
+            "a@b..com",
+            "a@b.com.",
+        ] {
             assert!(validate_email(bad).is_err(), "{bad} should be refused");
         }
     }

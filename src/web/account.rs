@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::session::{self, Viewer};
 use crate::auth::password;
+use crate::auth::session::{self, Viewer};
 use crate::error::AppError;
 use crate::models::account::validate_handle;
 use crate::models::throttle;
@@ -36,7 +36,10 @@ struct SignupPage {
 }
 
 /// `GET /signup`
-pub async fn signup_page(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+pub async fn signup_page(
+    viewer: Viewer,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
     if let Some(u) = &viewer.user {
         return Ok(HttpResponse::SeeOther()
             .insert_header(("Location", format!("/{}/apps", u.active_handle())))
@@ -76,8 +79,13 @@ pub async fn signup(
     let handle = errors.check("handle", validate_handle(&form.handle, "a user ID"));
     let name = errors.check("name", validate_display_name(&form.name));
     errors.check("password", password::check_basic(&form.password));
-    let (Some(email), Some(handle), Some(name), true) = (email, handle, name, errors.is_empty()) else {
-        return invalid(&SignupPage { nav: Nav::new(&viewer), form, errors });
+    let (Some(email), Some(handle), Some(name), true) = (email, handle, name, errors.is_empty())
+    else {
+        return invalid(&SignupPage {
+            nav: Nav::new(&viewer),
+            form,
+            errors,
+        });
     };
     let pw = form.password.clone();
     let result = crate::db::run(&state.pool, move |conn| {
@@ -106,11 +114,22 @@ pub async fn signup(
         }
         Err(CreateUserError::HandleTaken) => {
             errors.add("handle", "This user ID is taken. Choose another.");
-            invalid(&SignupPage { nav: Nav::new(&viewer), form, errors })
+            invalid(&SignupPage {
+                nav: Nav::new(&viewer),
+                form,
+                errors,
+            })
         }
         Err(CreateUserError::EmailTaken) => {
-            errors.add("email", "An account with this email already exists. Sign in instead.");
-            invalid(&SignupPage { nav: Nav::new(&viewer), form, errors })
+            errors.add(
+                "email",
+                "An account with this email already exists. Sign in instead.",
+            );
+            invalid(&SignupPage {
+                nav: Nav::new(&viewer),
+                form,
+                errors,
+            })
         }
         Err(CreateUserError::Db(e)) => Err(e.into()),
     }
@@ -138,14 +157,19 @@ struct LoginPage {
 }
 
 /// `GET /login`
-pub async fn login_page(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+pub async fn login_page(
+    viewer: Viewer,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
     if let Some(u) = &viewer.user {
         let to = query
             .next
             .as_deref()
             .map(|n| safe_next(Some(n)))
             .unwrap_or_else(|| format!("/{}/apps", u.active_handle()));
-        return Ok(HttpResponse::SeeOther().insert_header(("Location", to)).finish());
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", to))
+            .finish());
     }
     page(&LoginPage {
         nav: Nav::new(&viewer),
@@ -174,7 +198,11 @@ pub async fn login(
     if form.login.trim().is_empty() || form.password.is_empty() {
         let error = Some("Enter your email or user ID and your password.".to_owned());
         form.password.clear();
-        return invalid(&LoginPage { nav: Nav::new(&viewer), form, error });
+        return invalid(&LoginPage {
+            nav: Nav::new(&viewer),
+            form,
+            error,
+        });
     }
     let ip = req
         .connection_info()
@@ -259,7 +287,9 @@ pub async fn login(
 /// `POST /logout`
 pub async fn logout(viewer: Viewer) -> HttpResponse {
     session::sign_out(&viewer.session);
-    HttpResponse::SeeOther().insert_header(("Location", "/login")).finish()
+    HttpResponse::SeeOther()
+        .insert_header(("Location", "/login"))
+        .finish()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -375,7 +405,10 @@ pub async fn change_password(
         Ok(epoch) => {
             session::set_epoch(&viewer.session, epoch)?;
             tracing::info!(user_id = id.0, "password changed; other sessions ended");
-            flash(&viewer.session, "Password changed. Your other sessions were signed out.");
+            flash(
+                &viewer.session,
+                "Password changed. Your other sessions were signed out.",
+            );
             Ok(redirect(&req, "/settings/profile"))
         }
         Err(which) => {

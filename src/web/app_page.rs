@@ -120,7 +120,12 @@ pub async fn overview(
 }
 
 /// Validates an edit; `with_id` when the form carries the app ID (App Settings).
-fn validate_edit(form: &AppForm, app: &App, with_id: bool, errors: &mut FieldErrors) -> Option<(String, crate::models::app::AppFields)> {
+fn validate_edit(
+    form: &AppForm,
+    app: &App,
+    with_id: bool,
+    errors: &mut FieldErrors,
+) -> Option<(String, crate::models::app::AppFields)> {
     let handle = if with_id {
         errors.check("id", validate_handle(&form.id, "an app ID"))
     } else {
@@ -133,8 +138,17 @@ fn validate_edit(form: &AppForm, app: &App, with_id: bool, errors: &mut FieldErr
             None
         }
     };
-    let name = if form.name.trim().is_empty() { app.handle.as_str() } else { form.name.as_str() };
-    let fields = validate_app_fields(errors, name, &form.description, visibility.unwrap_or(Visibility::Private));
+    let name = if form.name.trim().is_empty() {
+        app.handle.as_str()
+    } else {
+        form.name.as_str()
+    };
+    let fields = validate_app_fields(
+        errors,
+        name,
+        &form.description,
+        visibility.unwrap_or(Visibility::Private),
+    );
     match (handle, fields, visibility) {
         (Some(h), Some(f), Some(_)) => Some((h, f)),
         _ => None,
@@ -158,7 +172,10 @@ pub async fn update_overview(
         return invalid(&overview_page(&state, &viewer, owner, app, Some(form), errors).await?);
     };
     let id = app.app_id();
-    let result = crate::db::run(&state.pool, move |conn| Ok(App::update(conn, id, &handle, &fields))).await?;
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(App::update(conn, id, &handle, &fields))
+    })
+    .await?;
     match result {
         Ok(app) => {
             flash(&viewer.session, "App saved.");
@@ -207,17 +224,28 @@ pub async fn update_settings(
     let result = match validated {
         Some((handle, fields)) => {
             let id = app.app_id();
-            Some(crate::db::run(&state.pool, move |conn| Ok(App::update(conn, id, &handle, &fields))).await?)
+            Some(
+                crate::db::run(&state.pool, move |conn| {
+                    Ok(App::update(conn, id, &handle, &fields))
+                })
+                .await?,
+            )
         }
         None => None,
     };
     match result {
         Some(Ok(saved)) => {
             flash(&viewer.session, "App settings saved.");
-            return Ok(redirect(&req, &format!("/{}/{}/settings", owner.handle, saved.handle)));
+            return Ok(redirect(
+                &req,
+                &format!("/{}/{}/settings", owner.handle, saved.handle),
+            ));
         }
         Some(Err(AppWriteError::IdTaken)) => {
-            errors.add("id", format!("{} already has an app with this ID.", owner.handle));
+            errors.add(
+                "id",
+                format!("{} already has an app with this ID.", owner.handle),
+            );
         }
         Some(Err(AppWriteError::Db(e))) => return Err(e.into()),
         None => {}

@@ -16,7 +16,9 @@ use crate::models::app::{
 };
 use crate::models::user::User;
 use crate::state::AppState;
-use crate::web::{denied, flash, invalid, is_htmx, page, redirect, render, urlencode, FieldErrors, Nav};
+use crate::web::{
+    denied, flash, invalid, is_htmx, page, redirect, render, urlencode, FieldErrors, Nav,
+};
 
 /// Apps per page of the listing.
 pub const PER_PAGE: i64 = 24;
@@ -47,19 +49,34 @@ impl Listing {
             "" => SortBy::Updated,
             s => SortBy::parse(s)
                 .filter(|s| *s != SortBy::Created)
-                .ok_or_else(|| format!("Unknown sort \"{}\": sort by \"updated\" or \"name\".", truncate(s, 40)))?,
+                .ok_or_else(|| {
+                    format!(
+                        "Unknown sort \"{}\": sort by \"updated\" or \"name\".",
+                        truncate(s, 40)
+                    )
+                })?,
         };
         let ascending = match p.dir.trim() {
             "" => sort == SortBy::Name,
             "asc" => true,
             "desc" => false,
-            d => return Err(format!("Unknown direction \"{}\": use \"asc\" or \"desc\".", truncate(d, 40))),
+            d => {
+                return Err(format!(
+                    "Unknown direction \"{}\": use \"asc\" or \"desc\".",
+                    truncate(d, 40)
+                ))
+            }
         };
         let page = match p.page.trim() {
             "" => 1,
             s => match s.parse::<i64>() {
                 Ok(n) if (1..=1_000_000).contains(&n) => n,
-                _ => return Err(format!("\"{}\" is not a page number: pages start at 1.", truncate(s, 40))),
+                _ => {
+                    return Err(format!(
+                        "\"{}\" is not a page number: pages start at 1.",
+                        truncate(s, 40)
+                    ))
+                }
             },
         };
         let q = p.q.trim();
@@ -100,7 +117,11 @@ impl Listing {
     }
 
     pub fn url(&self, owner: &str, page: i64) -> String {
-        let mut u = format!("/{owner}/apps?sort={}&dir={}", self.sort_str(), self.dir_str());
+        let mut u = format!(
+            "/{owner}/apps?sort={}&dir={}",
+            self.sort_str(),
+            self.dir_str()
+        );
         if !self.q.is_empty() {
             u.push_str("&q=");
             u.push_str(&urlencode(&self.q));
@@ -154,9 +175,11 @@ struct ListResults {
 
 async fn find_owner(state: &AppState, handle: &str) -> Result<Owner, AppError> {
     let handle = handle.to_owned();
-    crate::db::run(&state.pool, move |conn| Ok(Owner::find_by_handle(conn, &handle)?))
-        .await?
-        .ok_or(AppError::NotFound)
+    crate::db::run(&state.pool, move |conn| {
+        Ok(Owner::find_by_handle(conn, &handle)?)
+    })
+    .await?
+    .ok_or(AppError::NotFound)
 }
 
 fn cards(viewer: &Viewer, page: AppPage) -> Vec<Card> {
@@ -205,7 +228,12 @@ async fn show_list(
         .unwrap_or_else(|| "grid".to_owned());
     let can_create = can(&viewer.actor, Action::CreateApp, Target::Owner(owner.id)).is_ok();
     let signed_in = viewer.user.is_some();
-    if is_htmx(req) && req.headers().get("hx-target").is_some_and(|t| t == "app-results") {
+    if is_htmx(req)
+        && req
+            .headers()
+            .get("hx-target")
+            .is_some_and(|t| t == "app-results")
+    {
         page(&ListResults {
             nav: Nav::new(viewer),
             owner,
@@ -267,12 +295,23 @@ pub async fn set_view(
     let user = viewer.require("/")?.clone();
     let view = match form.view.as_str() {
         "grid" | "list" => form.view.clone(),
-        _ => return Err(AppError::BadRequest("Choose the grid or the list view.".to_owned())),
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose the grid or the list view.".to_owned(),
+            ))
+        }
     };
     let id = user.id;
-    crate::db::run(&state.pool, move |conn| Ok(User::set_apps_view(conn, id, &view)?)).await?;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(User::set_apps_view(conn, id, &view)?)
+    })
+    .await?;
     let back = crate::web::safe_next(Some(&form.back));
-    let back = if back == "/" { format!("/{}/apps", user.active_handle()) } else { back };
+    let back = if back == "/" {
+        format!("/{}/apps", user.active_handle())
+    } else {
+        back
+    };
     Ok(redirect(&req, &back))
 }
 
@@ -302,13 +341,39 @@ struct NewAppDialog {
     errors: FieldErrors,
 }
 
-fn show_new_app(req: &HttpRequest, viewer: &Viewer, owner: String, form: NewAppForm, errors: FieldErrors) -> Result<HttpResponse, AppError> {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+fn show_new_app(
+    req: &HttpRequest,
+    viewer: &Viewer,
+    owner: String,
+    form: NewAppForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let nav = Nav::new(viewer);
     if is_htmx(req) {
-        render(status, &NewAppDialog { nav, owner, form, errors })
+        render(
+            status,
+            &NewAppDialog {
+                nav,
+                owner,
+                form,
+                errors,
+            },
+        )
     } else {
-        render(status, &NewAppPage { nav, owner, form, errors })
+        render(
+            status,
+            &NewAppPage {
+                nav,
+                owner,
+                form,
+                errors,
+            },
+        )
     }
 }
 
@@ -322,7 +387,13 @@ pub async fn new_app(
     viewer.require(&format!("/{path}/apps/new"))?;
     let owner = find_owner(&state, &path).await?;
     can(&viewer.actor, Action::CreateApp, Target::Owner(owner.id)).map_err(denied)?;
-    show_new_app(&req, &viewer, owner.handle, NewAppForm::default(), FieldErrors::new())
+    show_new_app(
+        &req,
+        &viewer,
+        owner.handle,
+        NewAppForm::default(),
+        FieldErrors::new(),
+    )
 }
 
 /// Validates the app form fields shared by create and edit.
@@ -359,7 +430,12 @@ pub async fn create(
     if form.name.trim().is_empty() {
         form.name = form.id.trim().to_owned();
     }
-    let fields = validate_app_fields(&mut errors, &form.name, &form.description, Visibility::Private);
+    let fields = validate_app_fields(
+        &mut errors,
+        &form.name,
+        &form.description,
+        Visibility::Private,
+    );
     let (Some(handle), Some(fields)) = (handle, fields) else {
         return show_new_app(&req, &viewer, owner.handle, form, errors);
     };
@@ -375,7 +451,10 @@ pub async fn create(
             Ok(redirect(&req, &format!("/{}/{}", owner.handle, app.handle)))
         }
         Err(AppWriteError::IdTaken) => {
-            errors.add("id", format!("{} already has an app with this ID.", owner.handle));
+            errors.add(
+                "id",
+                format!("{} already has an app with this ID.", owner.handle),
+            );
             show_new_app(&req, &viewer, owner.handle, form, errors)
         }
         Err(AppWriteError::Db(e)) => Err(e.into()),
@@ -435,13 +514,42 @@ struct DuplicateDialog {
     errors: FieldErrors,
 }
 
-fn show_duplicate(req: &HttpRequest, viewer: &Viewer, owner: String, app: App, form: DuplicateForm, errors: FieldErrors) -> Result<HttpResponse, AppError> {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+fn show_duplicate(
+    req: &HttpRequest,
+    viewer: &Viewer,
+    owner: String,
+    app: App,
+    form: DuplicateForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let nav = Nav::new(viewer);
     if is_htmx(req) {
-        render(status, &DuplicateDialog { nav, owner, app, form, errors })
+        render(
+            status,
+            &DuplicateDialog {
+                nav,
+                owner,
+                app,
+                form,
+                errors,
+            },
+        )
     } else {
-        render(status, &DuplicatePage { nav, owner, app, form, errors })
+        render(
+            status,
+            &DuplicatePage {
+                nav,
+                owner,
+                app,
+                form,
+                errors,
+            },
+        )
     }
 }
 
@@ -485,17 +593,30 @@ pub async fn duplicate(
     };
     let (source, owner_id, uid) = (app.clone(), owner.id, user.id);
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(App::duplicate(conn, &source, owner_id, &new_id, &new_name, uid))
+        Ok(App::duplicate(
+            conn, &source, owner_id, &new_id, &new_name, uid,
+        ))
     })
     .await?;
     match result {
         Ok(copy) => {
-            tracing::info!(user_id = uid.0, app_id = copy.id, source = app.id, "app duplicated");
-            flash(&viewer.session, format!("Duplicated {} as {}.", app.handle, copy.handle));
+            tracing::info!(
+                user_id = uid.0,
+                app_id = copy.id,
+                source = app.id,
+                "app duplicated"
+            );
+            flash(
+                &viewer.session,
+                format!("Duplicated {} as {}.", app.handle, copy.handle),
+            );
             Ok(redirect(&req, &format!("/{}/apps", owner.handle)))
         }
         Err(AppWriteError::IdTaken) => {
-            errors.add("new_id", format!("{} already has an app with this ID.", owner.handle));
+            errors.add(
+                "new_id",
+                format!("{} already has an app with this ID.", owner.handle),
+            );
             show_duplicate(&req, &viewer, owner.handle, app, form, errors)
         }
         Err(AppWriteError::Db(e)) => Err(e.into()),
@@ -535,9 +656,21 @@ pub async fn delete_form(
     let back = format!("/{}/apps", owner.handle);
     let nav = Nav::new(&viewer);
     if is_htmx(&req) {
-        page(&DeleteDialog { nav, owner: owner.handle, app, error: None, back })
+        page(&DeleteDialog {
+            nav,
+            owner: owner.handle,
+            app,
+            error: None,
+            back,
+        })
     } else {
-        page(&DeletePage { nav, owner: owner.handle, app, error: None, back })
+        page(&DeletePage {
+            nav,
+            owner: owner.handle,
+            app,
+            error: None,
+            back,
+        })
     }
 }
 
@@ -563,9 +696,21 @@ pub async fn delete(
         let error = Some("Type the app ID exactly to confirm.".to_owned());
         let nav = Nav::new(&viewer);
         return if is_htmx(&req) {
-            invalid(&DeleteDialog { nav, owner: owner.handle, app, error, back })
+            invalid(&DeleteDialog {
+                nav,
+                owner: owner.handle,
+                app,
+                error,
+                back,
+            })
         } else {
-            invalid(&DeletePage { nav, owner: owner.handle, app, error, back })
+            invalid(&DeletePage {
+                nav,
+                owner: owner.handle,
+                app,
+                error,
+                back,
+            })
         };
     }
     let target = app.clone();
@@ -599,10 +744,17 @@ pub async fn pin(
     let pinned = match form.pinned.as_str() {
         "true" => true,
         "false" => false,
-        _ => return Err(AppError::BadRequest("pinned must be true or false.".to_owned())),
+        _ => {
+            return Err(AppError::BadRequest(
+                "pinned must be true or false.".to_owned(),
+            ))
+        }
     };
     let (uid, app_id) = (user.id, app.app_id());
-    crate::db::run(&state.pool, move |conn| Ok(App::set_pinned(conn, uid, app_id, pinned)?)).await?;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(App::set_pinned(conn, uid, app_id, pinned)?)
+    })
+    .await?;
     let listing = Listing::parse(&ListParams {
         q: form.q.clone(),
         sort: form.sort.clone(),

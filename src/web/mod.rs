@@ -29,7 +29,10 @@ const FLASH: &str = "flash";
 impl Nav {
     /// Builds the layout context and takes the pending flash message.
     pub fn new(viewer: &Viewer) -> Nav {
-        let flash = viewer.session.remove_as::<String>(FLASH).and_then(Result::ok);
+        let flash = viewer
+            .session
+            .remove_as::<String>(FLASH)
+            .and_then(Result::ok);
         Nav {
             user: viewer.user.clone(),
             csrf: viewer.csrf.clone(),
@@ -97,7 +100,10 @@ pub fn is_htmx(req: &HttpRequest) -> bool {
 }
 
 /// Renders a template as an HTML response with the given status.
-pub fn render<T: Template>(status: actix_web::http::StatusCode, t: &T) -> Result<HttpResponse, AppError> {
+pub fn render<T: Template>(
+    status: actix_web::http::StatusCode,
+    t: &T,
+) -> Result<HttpResponse, AppError> {
     let body = t.render()?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -118,7 +124,9 @@ pub fn invalid<T: Template>(t: &T) -> Result<HttpResponse, AppError> {
 /// After a successful POST: a 303 for browsers, `HX-Redirect` for htmx.
 pub fn redirect(req: &HttpRequest, to: &str) -> HttpResponse {
     if is_htmx(req) {
-        HttpResponse::Ok().insert_header(("HX-Redirect", to)).finish()
+        HttpResponse::Ok()
+            .insert_header(("HX-Redirect", to))
+            .finish()
     } else {
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))

@@ -56,7 +56,13 @@ fn validate_org_name(raw: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
-fn show_new(req: &HttpRequest, viewer: &Viewer, form: NewOrgForm, errors: FieldErrors, ok: bool) -> Result<HttpResponse, AppError> {
+fn show_new(
+    req: &HttpRequest,
+    viewer: &Viewer,
+    form: NewOrgForm,
+    errors: FieldErrors,
+    ok: bool,
+) -> Result<HttpResponse, AppError> {
     let nav = Nav::new(viewer);
     match (is_htmx(req), ok) {
         (true, true) => page(&NewOrgDialog { nav, form, errors }),
@@ -107,11 +113,20 @@ pub async fn create(
         Ok(org) => {
             viewer.set_acting_as_org(true)?;
             tracing::info!(user_id = uid.0, org_id = org.id.0, "organization created");
-            flash(&viewer.session, format!("Organization {} created. You are now acting as it.", org.name));
+            flash(
+                &viewer.session,
+                format!(
+                    "Organization {} created. You are now acting as it.",
+                    org.name
+                ),
+            );
             Ok(redirect(&req, &format!("/{}/apps", org.handle)))
         }
         Err(CreateOrgError::HandleTaken) => {
-            errors.add("id", "This ID is taken by a user or an organization. Choose another.");
+            errors.add(
+                "id",
+                "This ID is taken by a user or an organization. Choose another.",
+            );
             show_new(&req, &viewer, form, errors, false)
         }
         Err(CreateOrgError::AlreadyMember) => {
@@ -133,16 +148,28 @@ pub struct SwitchForm {
 }
 
 /// `POST /switch`: the profile menu's switcher.
-pub async fn switch(req: HttpRequest, viewer: Viewer, form: web::Form<SwitchForm>) -> Result<HttpResponse, AppError> {
+pub async fn switch(
+    req: HttpRequest,
+    viewer: Viewer,
+    form: web::Form<SwitchForm>,
+) -> Result<HttpResponse, AppError> {
     let user = viewer.require("/")?.clone();
     let to_org = match form.profile.as_str() {
         "org" => true,
         "personal" => false,
-        _ => return Err(AppError::BadRequest("Choose the personal or the organization profile.".to_owned())),
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose the personal or the organization profile.".to_owned(),
+            ))
+        }
     };
     let target = match (&user.membership, to_org) {
         (Some(m), true) => m.org_handle.clone(),
-        (None, true) => return Err(AppError::BadRequest("You do not belong to an organization.".to_owned())),
+        (None, true) => {
+            return Err(AppError::BadRequest(
+                "You do not belong to an organization.".to_owned(),
+            ))
+        }
         _ => user.handle.clone(),
     };
     viewer.set_acting_as_org(to_org)?;
@@ -179,20 +206,39 @@ struct OrgContext {
 }
 
 /// Loads the org named in the path, checking that the viewer may see its Account page.
-async fn load(state: &AppState, viewer: &Viewer, handle: &str, action: Action) -> Result<OrgContext, AppError> {
+async fn load(
+    state: &AppState,
+    viewer: &Viewer,
+    handle: &str,
+    action: Action,
+) -> Result<OrgContext, AppError> {
     let user = viewer.require(&format!("/{handle}/account"))?;
     let handle = handle.to_owned();
-    let org = crate::db::run(&state.pool, move |conn| Ok(Org::find_by_handle(conn, &handle)?))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let org = crate::db::run(&state.pool, move |conn| {
+        Ok(Org::find_by_handle(conn, &handle)?)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
     can(&viewer.actor, action, Target::Org(AccountId(org.id.0))).map_err(denied)?;
     let membership = user.membership.clone().ok_or(AppError::NotFound)?;
     let org_id = org.id;
-    let members = crate::db::run(&state.pool, move |conn| Ok(Org::members(conn, org_id, None)?)).await?;
-    Ok(OrgContext { org, membership, members })
+    let members = crate::db::run(&state.pool, move |conn| {
+        Ok(Org::members(conn, org_id, None)?)
+    })
+    .await?;
+    Ok(OrgContext {
+        org,
+        membership,
+        members,
+    })
 }
 
-fn account_page(viewer: &Viewer, ctx: OrgContext, form: Option<OrgForm>, errors: FieldErrors) -> AccountPage {
+fn account_page(
+    viewer: &Viewer,
+    ctx: OrgContext,
+    form: Option<OrgForm>,
+    errors: FieldErrors,
+) -> AccountPage {
     let actor = &viewer.actor;
     let target = Target::Org(AccountId(ctx.org.id.0));
     let admins = ctx.members.iter().filter(|m| m.role == Role::Admin).count();
@@ -202,7 +248,11 @@ fn account_page(viewer: &Viewer, ctx: OrgContext, form: Option<OrgForm>, errors:
         can_edit: can(actor, Action::UpdateOrg, target).is_ok(),
         can_delete: can(actor, Action::DeleteOrg, target).is_ok(),
         is_last_admin: ctx.membership.role == Role::Admin && admins <= 1,
-        successors: ctx.members.into_iter().filter(|m| Some(m.user_id) != me).collect(),
+        successors: ctx
+            .members
+            .into_iter()
+            .filter(|m| Some(m.user_id) != me)
+            .collect(),
         form: form.unwrap_or_else(|| OrgForm {
             name: ctx.org.name.clone(),
             billing_email: ctx.org.billing_email.clone(),
@@ -216,7 +266,11 @@ fn account_page(viewer: &Viewer, ctx: OrgContext, form: Option<OrgForm>, errors:
 }
 
 /// `GET /{org}/account`
-pub async fn account(state: web::Data<AppState>, viewer: Viewer, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn account(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let ctx = load(&state, &viewer, &path, Action::ViewOrg).await?;
     page(&account_page(&viewer, ctx, None, FieldErrors::new()))
 }
@@ -238,7 +292,10 @@ pub async fn update(
         return invalid(&account_page(&viewer, ctx, Some(form), errors));
     };
     let id = ctx.org.id;
-    crate::db::run(&state.pool, move |conn| Ok(Org::update(conn, id, &name, &email)?)).await?;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(Org::update(conn, id, &name, &email)?)
+    })
+    .await?;
     flash(&viewer.session, "Organization saved.");
     Ok(redirect(&req, &format!("/{}/account", ctx.org.handle)))
 }
@@ -264,7 +321,9 @@ pub async fn leave(
     let successor = form.successor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
         let successor = (!successor.trim().is_empty()).then_some(successor.as_str());
-        Ok(crate::models::org::Membership::leave(conn, org_id, uid, successor))
+        Ok(crate::models::org::Membership::leave(
+            conn, org_id, uid, successor,
+        ))
     })
     .await?;
     let message = match result {
@@ -311,7 +370,14 @@ pub async fn delete(
     let org_id = ctx.org.id;
     crate::db::run(&state.pool, move |conn| Ok(Org::delete(conn, org_id)?)).await?;
     viewer.set_acting_as_org(false)?;
-    tracing::info!(user_id = user.id.0, org_id = org_id.0, "organization deleted");
-    flash(&viewer.session, format!("Organization {} deleted.", ctx.org.name));
+    tracing::info!(
+        user_id = user.id.0,
+        org_id = org_id.0,
+        "organization deleted"
+    );
+    flash(
+        &viewer.session,
+        format!("Organization {} deleted.", ctx.org.name),
+    );
     Ok(redirect(&req, &format!("/{}/apps", user.handle)))
 }
