@@ -1,0 +1,204 @@
+//! Walks the README's role × action table: every cell is checked against the
+//! policy module's `decide`, and then enforced for real over HTTP by a user in
+//! that relation, so the documentation, the policy and the handlers agree.
+
+use atrium::auth::policy::{decide, Action, Decision, Relation, Role};
+
+use crate::support::{Client, TestApp};
+
+const START: &str = "<!-- policy-table -->";
+const END: &str = "<!-- /policy-table -->";
+
+fn cell(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow => "yes",
+        Decision::Forbidden => "403",
+        Decision::Hidden => "404",
+    }
+}
+
+/// The table between the README markers, as rows of cells.
+fn readme_table() -> Vec<Vec<String>> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find(START)
+        .expect("README lacks the policy-table marker")
+        + START.len();
+    let end = readme[start..]
+        .find(END)
+        .expect("README lacks the closing marker")
+        + start;
+    readme[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn readme_table_matches_the_policy() {
+    let table = readme_table();
+    let header: Vec<&str> = table[0][1..].iter().map(String::as_str).collect();
+    let labels: Vec<&str> = Action::ALL.iter().map(|a| a.label()).collect();
+    assert_eq!(header, labels, "README columns differ from Action::ALL");
+    let rows: Vec<&str> = table[1..].iter().map(|r| r[0].as_str()).collect();
+    let rel_labels: Vec<&str> = Relation::ALL.iter().map(|r| r.label()).collect();
+    assert_eq!(rows, rel_labels, "README rows differ from Relation::ALL");
+    for (rel, row) in Relation::ALL.iter().zip(&table[1..]) {
+        for (action, got) in Action::ALL.iter().zip(&row[1..]) {
+            assert_eq!(
+                got,
+                cell(decide(*rel, *action)),
+                "README cell {} × {}",
+                rel.label(),
+                action.label()
+            );
+        }
+    }
+}
+
+/// One world: alice (personal apps), org acme (admin boss), and the actor.
+struct World {
+    app: TestApp,
+    actor: Client,
+    signed_in: bool,
+}
+
+fn world(rel: Relation) -> World {
+    let app = TestApp::start();
+    let alice = app.signup("alice");
+    let boss = app.org_with_admin("acme", "boss");
+    for (client, owner) in [(&alice, "alice"), (&boss, "acme")] {
+        for id in ["priv", "pub", "victim"] {
+            app.create_app(client, owner, id, id);
+        }
+        let r = client.post_form(
+            &format!("/{owner}/pub"),
+            &[("name", "pub"), ("visibility", "public")],
+        );
+        assert_eq!(r.status, 303);
+    }
+    let (actor, signed_in) = match rel {
+        Relation::Anonymous => (app.client(), false),
+        Relation::Stranger => (app.signup("eve"), true),
+        Relation::Owner => (alice, true),
+        Relation::Member(role) => {
+            let c = app.signup("member");
+            app.add_member("acme", "member", role.as_str());
+            (c, true)
+        }
+    };
+    World {
+        app,
+        actor,
+        signed_in,
+    }
+}
+
+/// Performs `action` on `ns` (a user or org handle) and returns the status.
+fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
+    let c = &w.actor;
+    let p = match action {
+        Action::ListApps => c.get(&format!("/{ns}/apps")),
+        Action::ReadPrivateApp => c.get(&format!("/{ns}/priv")),
+        Action::ReadPublicApp => c.get(&format!("/{ns}/pub")),
+        Action::CreateApp => c.post_form(
+            &format!("/{ns}/apps"),
+            &[("id", "fresh"), ("name", "Fresh")],
+        ),
+        Action::UpdateApp => c.post_form(
+            &format!("/{ns}/priv"),
+            &[("name", "Renamed"), ("visibility", "private")],
+        ),
+        Action::DeleteApp => c.post_form(&format!("/{ns}/victim/delete"), &[("confirm", "victim")]),
+        Action::DuplicateApp => c.post_form(
+            &format!("/{ns}/priv/duplicate"),
+            &[("new_id", "copy1"), ("new_name", "Copy")],
+        ),
+        Action::PinApp => c.post_form(&format!("/{ns}/priv/pin"), &[("pinned", "true")]),
+        Action::ViewOrg => c.get(&format!("/{ns}/account")),
+        Action::UpdateOrg => c.post_form(
+            &format!("/{ns}/account"),
+            &[("name", "New name"), ("billing_email", "b@x.co")],
+        ),
+        Action::DeleteOrg => c.post_form(&format!("/{ns}/account/delete"), &[("confirm", ns)]),
+        Action::LeaveOrg => c.post_form(&format!("/{ns}/account/leave"), &[]),
+    };
+    (p.status, p.location())
+}
+
+fn check(w: &World, rel: Relation, action: Action, ns: &str) {
+    let expected = decide(rel, action);
+    let (status, location) = perform(w, action, ns);
+    let what = format!(
+        "{} × {} on /{ns}: got {status} {location}",
+        rel.label(),
+        action.label()
+    );
+    let is_get = matches!(
+        action,
+        Action::ListApps | Action::ReadPrivateApp | Action::ReadPublicApp | Action::ViewOrg
+    );
+    match expected {
+        Decision::Allow if is_get => assert_eq!(status, 200, "{what}"),
+        Decision::Allow => assert_eq!(status, 303, "{what}"),
+        Decision::Forbidden => assert_eq!(status, 403, "{what}"),
+        Decision::Hidden if w.signed_in => assert_eq!(status, 404, "{what}"),
+        Decision::Hidden => assert!(
+            status == 404 || (status == 303 && location.starts_with("/login")),
+            "{what}"
+        ),
+    }
+    if action == Action::ListApps {
+        let ids = w.actor.get(&format!("/{ns}/apps")).app_ids();
+        assert!(ids.contains(&"pub".to_owned()), "{what}: public app listed");
+        let sees_private = decide(rel, Action::ReadPrivateApp) == Decision::Allow;
+        assert_eq!(
+            ids.contains(&"priv".to_owned()),
+            sees_private,
+            "{what}: private app listed?"
+        );
+    }
+}
+
+/// The namespaces a relation is checked against.
+fn namespaces(rel: Relation) -> &'static [&'static str] {
+    match rel {
+        Relation::Anonymous | Relation::Stranger => &["alice", "acme"],
+        Relation::Owner => &["alice"],
+        Relation::Member(_) => &["acme"],
+    }
+}
+
+#[test]
+fn every_cell_of_the_table_is_enforced_over_http() {
+    let destructive = [Action::DeleteOrg, Action::LeaveOrg];
+    std::thread::scope(|s| {
+        for rel in Relation::ALL {
+            s.spawn(move || {
+                let w = world(rel);
+                for ns in namespaces(rel) {
+                    for action in Action::ALL.into_iter().filter(|a| !destructive.contains(a)) {
+                        check(&w, rel, action, ns);
+                    }
+                }
+                // Each destructive action in a world of its own.
+                for action in destructive {
+                    let w = world(rel);
+                    for ns in namespaces(rel) {
+                        check(&w, rel, action, ns);
+                    }
+                }
+            });
+        }
+    });
+    // The relations the walk covered are all the roles there are.
+    assert_eq!(Role::ALL.len() + 3, Relation::ALL.len());
+}
