@@ -66,7 +66,8 @@ fn readme_table_matches_the_policy() {
 
 /// One world: alice (personal apps), org acme (admin boss), and the actor.
 struct World {
-    app: TestApp,
+    /// Kept alive for the duration of the checks (dropping it stops the server).
+    _app: TestApp,
     actor: Client,
     signed_in: bool,
 }
