@@ -97,7 +97,7 @@ fn world(rel: Relation) -> World {
         }
     };
     World {
-        app,
+        _app: app,
         actor,
         signed_in,
     }
