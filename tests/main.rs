@@ -6,5 +6,7 @@ mod support;
 
 mod accounts;
 mod apps;
+mod cli;
 mod orgs;
 mod policy_table;
+mod sessions;

@@ -232,21 +232,44 @@ impl Drop for TestApp {
 /// the CSRF token (read from the last HTML page) to every form it posts.
 pub struct Client {
     http: reqwest::blocking::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     base: String,
     csrf: std::sync::Mutex<Option<String>>,
 }
 
 impl Client {
     pub fn new(base: &str) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Client {
+            jar: std::sync::Arc::clone(&jar),
             http: reqwest::blocking::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("client"),
             base: base.to_owned(),
             csrf: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The value of a cookie the server set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().ok()?;
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find_map(|kv| {
+            kv.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(str::to_owned)
+        })
+    }
+
+    /// Sets a cookie as if the server had.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        if let Ok(url) = self.base.parse::<reqwest::Url>() {
+            self.jar
+                .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
         }
     }
 
