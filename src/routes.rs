@@ -9,6 +9,7 @@ use crate::web::{account, app_page, apps, orgs};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::api::configure);
     cfg.app_data(
         web::FormConfig::default()
             .limit(256 * 1024)

@@ -5,5 +5,11 @@
 mod support;
 
 mod accounts;
+mod api_support;
 mod apps;
 mod orgs;
+
+mod api_apps;
+mod api_orgs_keys;
+mod clarifai_client;
+mod tokens_ui;
