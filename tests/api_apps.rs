@@ -46,6 +46,20 @@ fn every_response_is_the_status_envelope() {
     );
     let big = api.send(Method::POST, "/v2/users/amy/apps", Some(&huge), &[]);
     assert_eq!((big.http, big.code()), (413, 11100));
+    // Odd bytes in the path and the query, a unicode id in the body.
+    let odd_path = api.get("/v2/users/%FF%FE/apps");
+    assert_eq!(odd_path.code(), 11101);
+    let odd_query = api.get("/v2/users/amy/apps?page=%FF");
+    assert_eq!(odd_query.code(), 11102);
+    let unicode_id = api.send(
+        Method::POST,
+        "/v2/users/amy/apps",
+        Some("{\"apps\": [{\"id\": \"caf\u{e9}\"}]}"),
+        &[],
+    );
+    assert_eq!(unicode_id.code(), 11102, "{:?}", unicode_id.json);
+    let empty_patch = api.send(Method::PATCH, "/v2/users/amy/apps/none", None, &[]);
+    assert_eq!(empty_patch.code(), 11101);
     // Success carries it too, with code 10000 and a request id.
     let ok = api.get("/v2/users/amy/apps");
     assert_eq!((ok.http, ok.code()), (200, 10000));
@@ -299,6 +313,8 @@ fn bad_list_parameters_get_a_clear_status() {
         ("per_page=-5", "per_page"),
         ("sort_by_name=true&sort_by_created_at=True", "one sort"),
         ("sort_by_star_count=true", "sort_by_star_count"),
+        ("sort_by_color=true", "Unknown sort key sort_by_color"),
+        ("sort_by_name=true&sort_by_=1", "Unknown sort key"),
         ("sort_ascending=maybe", "sort_ascending"),
         ("starred_only=true", "starred_only"),
         ("name=a&search=b", "search"),

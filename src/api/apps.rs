@@ -158,6 +158,23 @@ fn validate_new(input: &AppIn, prefix: &str) -> Result<(String, AppFields), ApiE
 
 /// The sort a `ListApps` request asks for.
 fn sort_from(params: &Params) -> Result<SortBy, ApiError> {
+    const KNOWN: [&str; 6] = [
+        "sort_by_name",
+        "sort_by_modified_at",
+        "sort_by_created_at",
+        "sort_by_star_count",
+        "sort_by_id",
+        "sort_by_relevance",
+    ];
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| k.starts_with("sort_by_") && !KNOWN.contains(k))
+    {
+        return Err(ApiError::invalid(format!(
+            "Unknown sort key {}: sort with sort_by_name, sort_by_modified_at or sort_by_created_at.",
+            shorten(unknown, 40)
+        )));
+    }
     for unsupported in ["sort_by_star_count", "sort_by_id", "sort_by_relevance"] {
         if params.bool(unsupported)? {
             return Err(ApiError::invalid(format!(

@@ -186,6 +186,11 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// The keys given, in order (repeated keys repeat).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
     /// A boolean parameter (absent = false).
     pub fn bool(&self, key: &str) -> Result<bool, ApiError> {
         match self.get(key) {

@@ -13,17 +13,29 @@ use crate::error::AppError;
 
 /// Status codes (the subset `API-NOTES.md` lists, plus the few the API uses).
 pub mod code {
+    /// The request succeeded.
     pub const SUCCESS: u32 = 10000;
+    /// A failure no other code describes.
     pub const FAILURE: u32 = 10020;
+    /// Too many requests.
     pub const CONN_THROTTLED: u32 = 11005;
+    /// The key lacks a scope, or the caller's role does not allow the action.
     pub const CONN_INSUFFICIENT_SCOPES: u32 = 11007;
+    /// No usable key was sent, or it expired.
     pub const CONN_KEY_INVALID: u32 = 11008;
+    /// No key has this secret (never existed, or revoked).
     pub const CONN_KEY_NOT_FOUND: u32 = 11009;
+    /// The body or query string could not be read.
     pub const CONN_BAD_REQUEST_FORMAT: u32 = 11100;
+    /// The resource does not exist, or the caller may not know it does.
     pub const CONN_DOES_NOT_EXIST: u32 = 11101;
+    /// A value was refused; the details name the field.
     pub const CONN_INVALID_REQUEST: u32 = 11102;
+    /// The endpoint does not take this HTTP method.
     pub const CONN_METHOD_NOT_ALLOWED: u32 = 11103;
+    /// An id is taken.
     pub const DATABASE_DUPLICATE_KEY: u32 = 40010;
+    /// Something broke on the server.
     pub const INTERNAL_SERVER_ISSUE: u32 = 98004;
 }
 
@@ -105,6 +117,7 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// An error with any code and HTTP status.
     pub fn new(code: u32, http: StatusCode, details: impl Into<String>) -> ApiError {
         ApiError {
             code,

@@ -423,6 +423,49 @@ mod tests {
         assert_eq!(Role::parse("owner"), None);
     }
 
+    fn pat(id: i64, scopes: &[&str]) -> Actor {
+        Actor {
+            user: Some(ActorUser {
+                id: UserId(id),
+                handle: format!("u{id}"),
+                membership: None,
+                scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
+            }),
+        }
+    }
+
+    #[test]
+    fn own_account_and_granted_scopes() {
+        let me = pat(1, &["keys:read", "apps:read"]);
+        assert_eq!(can_self(&me, AccountId(1), "keys:read"), Ok(()));
+        assert_eq!(
+            can_self(&me, AccountId(1), "keys:write"),
+            Err(Denied::MissingScope("keys:write"))
+        );
+        assert_eq!(
+            can_self(&me, AccountId(2), "keys:read"),
+            Err(Denied::NotFound)
+        );
+        assert_eq!(
+            can_self(&Actor::anonymous(), AccountId(1), "keys:read"),
+            Err(Denied::NotFound)
+        );
+        assert_eq!(can_grant_scope(&me, "apps:read"), Ok(()));
+        assert_eq!(
+            can_grant_scope(&me, "apps:write"),
+            Err(Denied::MissingScope("apps:write"))
+        );
+        assert!(can_grant_scope(&me, "root").is_err());
+        let session = Actor {
+            user: Some(ActorUser {
+                scopes: None,
+                ..me.user.clone().expect("user")
+            }),
+        };
+        assert_eq!(can_grant_scope(&session, "orgs:write"), Ok(()));
+        assert_eq!(can_self(&session, AccountId(1), "keys:write"), Ok(()));
+    }
+
     #[test]
     fn nobody_outside_sees_private_things() {
         for rel in [Relation::Anonymous, Relation::Stranger] {

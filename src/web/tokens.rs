@@ -72,6 +72,7 @@ impl TokenForm {
         Ok(form)
     }
 
+    /// True when the form has `scope` checked.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
