@@ -3,6 +3,7 @@
 //! the server so that tests can start it too.
 
 pub mod admin;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod config;

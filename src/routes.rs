@@ -5,10 +5,11 @@ use actix_web::web::{self, get, post};
 use actix_web::HttpResponse;
 
 use crate::error::AppError;
-use crate::web::{account, app_page, apps, orgs};
+use crate::web::{account, app_page, apps, orgs, tokens};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::api::configure);
     cfg.app_data(
         web::FormConfig::default()
             .limit(256 * 1024)
@@ -32,6 +33,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/settings/profile", get().to(account::profile_page))
     .route("/settings/profile", post().to(account::update_profile))
     .route("/settings/password", post().to(account::change_password))
+    .route("/settings/tokens", get().to(tokens::list))
+    .route("/settings/tokens", post().to(tokens::create))
+    .route(
+        "/settings/tokens/{key_id}/revoke",
+        post().to(tokens::revoke),
+    )
     .route("/settings/apps-view", post().to(apps::set_view))
     .route("/organizations/new", get().to(orgs::new_page))
     .route("/organizations", post().to(orgs::create))

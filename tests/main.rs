@@ -5,8 +5,13 @@
 mod support;
 
 mod accounts;
+mod api_apps;
+mod api_orgs_keys;
+mod api_support;
 mod apps;
+mod clarifai_client;
 mod cli;
 mod orgs;
 mod policy_table;
 mod sessions;
+mod tokens_ui;

@@ -360,6 +360,33 @@ pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Deni
     }
 }
 
+/// Decides what a user does to their own account that no row of the table covers
+/// (personal access tokens, creating an organization, listing their memberships):
+/// only the account's own user may, and a PAT also needs `scope`. Anyone else
+/// gets [`Denied::NotFound`], so other accounts' tokens and memberships stay unseen.
+pub fn can_self(actor: &Actor, account: AccountId, scope: &'static str) -> Result<(), Denied> {
+    match &actor.user {
+        Some(u) if u.id.0 == account.0 => match &u.scopes {
+            Some(scopes) if !scopes.iter().any(|s| s == scope) => Err(Denied::MissingScope(scope)),
+            _ => Ok(()),
+        },
+        _ => Err(Denied::NotFound),
+    }
+}
+
+/// Whether the actor may put `scope` on a new token: it must be a known scope, and a
+/// PAT can only hand out scopes it carries itself (no escalation through `keys:write`).
+pub fn can_grant_scope(actor: &Actor, scope: &str) -> Result<(), Denied> {
+    let Some((known, _)) = SCOPES.iter().find(|(s, _)| *s == scope) else {
+        return Err(Denied::Forbidden("Unknown scope."));
+    };
+    match actor.user.as_ref().and_then(|u| u.scopes.as_ref()) {
+        Some(scopes) if !scopes.iter().any(|s| s == scope) => Err(Denied::MissingScope(known)),
+        _ if actor.user.is_none() => Err(Denied::NotFound),
+        _ => Ok(()),
+    }
+}
+
 fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
     match (relation, action) {
         (_, Action::UpdateOrg) => "Only the organization's admins can edit it.",
@@ -394,6 +421,49 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         assert_eq!(Role::parse("owner"), None);
+    }
+
+    fn pat(id: i64, scopes: &[&str]) -> Actor {
+        Actor {
+            user: Some(ActorUser {
+                id: UserId(id),
+                handle: format!("u{id}"),
+                membership: None,
+                scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
+            }),
+        }
+    }
+
+    #[test]
+    fn own_account_and_granted_scopes() {
+        let me = pat(1, &["keys:read", "apps:read"]);
+        assert_eq!(can_self(&me, AccountId(1), "keys:read"), Ok(()));
+        assert_eq!(
+            can_self(&me, AccountId(1), "keys:write"),
+            Err(Denied::MissingScope("keys:write"))
+        );
+        assert_eq!(
+            can_self(&me, AccountId(2), "keys:read"),
+            Err(Denied::NotFound)
+        );
+        assert_eq!(
+            can_self(&Actor::anonymous(), AccountId(1), "keys:read"),
+            Err(Denied::NotFound)
+        );
+        assert_eq!(can_grant_scope(&me, "apps:read"), Ok(()));
+        assert_eq!(
+            can_grant_scope(&me, "apps:write"),
+            Err(Denied::MissingScope("apps:write"))
+        );
+        assert!(can_grant_scope(&me, "root").is_err());
+        let session = Actor {
+            user: Some(ActorUser {
+                scopes: None,
+                ..me.user.clone().expect("user")
+            }),
+        };
+        assert_eq!(can_grant_scope(&session, "orgs:write"), Ok(()));
+        assert_eq!(can_self(&session, AccountId(1), "keys:write"), Ok(()));
     }
 
     #[test]

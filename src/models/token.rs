@@ -34,6 +34,57 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.trim().as_bytes()))
 }
 
+/// Longest token description accepted.
+pub const MAX_DESCRIPTION_LEN: usize = 200;
+
+/// Checks a token's description; the message is shown next to the field.
+pub fn validate_description(raw: &str) -> Result<String, String> {
+    let d = raw.trim();
+    if d.is_empty() {
+        return Err("Describe what the token is for, so you can recognise it later.".to_owned());
+    }
+    if d.chars().count() > MAX_DESCRIPTION_LEN {
+        return Err(format!(
+            "Descriptions are at most {MAX_DESCRIPTION_LEN} characters."
+        ));
+    }
+    if d.chars().any(char::is_control) {
+        return Err("Descriptions cannot contain control characters.".to_owned());
+    }
+    Ok(d.to_owned())
+}
+
+/// Checks requested scopes: at least one, each a known scope. Returns them without
+/// duplicates, in the order of [`crate::auth::policy::SCOPES`].
+pub fn validate_scopes(requested: &[String]) -> Result<Vec<String>, String> {
+    use crate::auth::policy::{is_known_scope, SCOPES};
+    if let Some(bad) = requested.iter().find(|s| !is_known_scope(s.trim())) {
+        let shown: String = bad.chars().take(40).collect();
+        let known: Vec<&str> = SCOPES.iter().map(|(s, _)| *s).collect();
+        return Err(format!(
+            "Unknown scope \"{shown}\". Known scopes: {}.",
+            known.join(", ")
+        ));
+    }
+    let scopes: Vec<String> = SCOPES
+        .iter()
+        .filter(|(s, _)| requested.iter().any(|r| r.trim() == *s))
+        .map(|(s, _)| (*s).to_owned())
+        .collect();
+    if scopes.is_empty() {
+        return Err("Choose at least one scope.".to_owned());
+    }
+    Ok(scopes)
+}
+
+/// Checks an expiry time: it must lie in the future.
+pub fn validate_expiry(at: NaiveDateTime) -> Result<NaiveDateTime, String> {
+    if at <= now() {
+        return Err("The expiry must be in the future.".to_owned());
+    }
+    Ok(at)
+}
+
 impl ApiKey {
     /// The scopes the token carries.
     pub fn scope_list(&self) -> Vec<String> {

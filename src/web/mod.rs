@@ -6,6 +6,7 @@ pub mod account;
 pub mod app_page;
 pub mod apps;
 pub mod orgs;
+pub mod tokens;
 
 use std::collections::BTreeMap;
 

@@ -42,7 +42,8 @@ struct NewOrgDialog {
     errors: FieldErrors,
 }
 
-fn validate_org_name(raw: &str) -> Result<String, String> {
+/// Checks an organization's display name; the message is shown next to the field.
+pub(crate) fn validate_org_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();
     if name.is_empty() {
         return Err("Enter the organization's name.".to_owned());

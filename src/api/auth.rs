@@ -1,0 +1,147 @@
+//! Authentication of `/v2` requests: the [`ApiUser`] extractor reads
+//! `Authorization: Key <personal access token>`, finds the token by the hash of its
+//! secret, refuses unknown (or revoked) and expired ones, records the use, and
+//! resolves the actor once (the user, their membership, the token's scopes). The
+//! API never looks at cookies or sessions.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::api::status::ApiError;
+use crate::auth::policy::{Actor, ActorUser};
+use crate::models::org::Membership;
+use crate::models::token::ApiKey;
+use crate::models::user::User;
+use crate::models::{AccountId, UserId};
+use crate::state::AppState;
+
+/// The path segment that stands for the key's own user.
+pub const ME: &str = "me";
+
+/// The user a valid key belongs to, as the API handlers need them.
+#[derive(Debug, Clone)]
+pub struct ApiUser {
+    /// The actor the policy decides for (with `scopes: Some(..)`).
+    pub actor: Actor,
+    pub id: UserId,
+    pub handle: String,
+    /// The public id of the key used (never its secret).
+    pub key_id: String,
+}
+
+impl ApiUser {
+    /// The key's scopes.
+    pub fn scopes(&self) -> &[String] {
+        self.actor
+            .user
+            .as_ref()
+            .and_then(|u| u.scopes.as_deref())
+            .unwrap_or(&[])
+    }
+
+    /// The user's own account id.
+    pub fn account(&self) -> AccountId {
+        AccountId(self.id.0)
+    }
+
+    /// A `user_id` path segment with `me` replaced by the key's user.
+    pub fn resolve<'a>(&'a self, segment: &'a str) -> &'a str {
+        if segment == ME {
+            &self.handle
+        } else {
+            segment
+        }
+    }
+}
+
+/// Reads the secret from `Authorization: Key <secret>` (`Bearer` is accepted too).
+fn secret_from(req: &HttpRequest) -> Result<String, ApiError> {
+    let missing = || {
+        ApiError::key_invalid(
+            "Send a personal access token as `Authorization: Key <token>`. \
+             Create one under Settings → API Keys.",
+        )
+    };
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| missing())?
+        .trim();
+    let (scheme, secret) = value.split_once(' ').ok_or_else(missing)?;
+    let secret = secret.trim();
+    if !(scheme.eq_ignore_ascii_case("key") || scheme.eq_ignore_ascii_case("bearer"))
+        || secret.is_empty()
+        || secret.len() > 256
+    {
+        return Err(missing());
+    }
+    Ok(secret.to_owned())
+}
+
+enum Lookup {
+    Found(Box<(User, Option<Membership>, ApiKey)>),
+    Unknown,
+    Expired(ApiKey),
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<ApiUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let secret = secret_from(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let secret = secret?;
+            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let found = crate::db::run(&state.pool, move |conn| {
+                let Some(key) = ApiKey::find_by_secret(conn, &secret)? else {
+                    return Ok(Lookup::Unknown);
+                };
+                if key.is_expired() {
+                    return Ok(Lookup::Expired(key));
+                }
+                let user = User::find(conn, UserId(key.user_id))?;
+                let membership = Membership::for_user(conn, user.id())?;
+                ApiKey::touch(conn, &key)?;
+                Ok(Lookup::Found(Box::new((user, membership, key))))
+            })
+            .await
+            .map_err(ApiError::from)?;
+            match found {
+                Lookup::Unknown => Err(ApiError::key_not_found(
+                    "No key has this secret (it may have been revoked). \
+                     Create a new one under Settings → API Keys.",
+                )),
+                Lookup::Expired(key) => Err(ApiError::key_invalid(format!(
+                    "This key expired at {}. Create a new one under Settings → API Keys.",
+                    key.expires_at
+                        .map(|t| super::timestamp(&t))
+                        .unwrap_or_default()
+                ))),
+                Lookup::Found(found) => {
+                    let (user, membership, key) = *found;
+                    tracing::debug!(user_id = user.row.id, key_id = %key.key_id, "API request");
+                    Ok(ApiUser {
+                        actor: Actor {
+                            user: Some(ActorUser {
+                                id: user.id(),
+                                handle: user.handle.clone(),
+                                membership,
+                                scopes: Some(key.scope_list()),
+                            }),
+                        },
+                        id: user.id(),
+                        handle: user.handle,
+                        key_id: key.key_id,
+                    })
+                }
+            }
+        })
+    }
+}
