@@ -18,7 +18,7 @@ struct SystemLib {
 const SYSTEM_LIBS: &[SystemLib] = &[SystemLib {
     pkg_config: "libpq",
     debian: "libpq-dev",
-    needed_for: "PostgreSQL support (diesel's `postgres` feature)",
+    needed_for: "the PostgreSQL backend (diesel `postgres` feature)",
 }];
 
 fn main() {
@@ -54,14 +54,11 @@ fn main() {
     if !missing.is_empty() {
         let what: Vec<String> = missing
             .iter()
-            .map(|l| format!("  - {} (for {})", l.pkg_config, l.needed_for))
+            .map(|l| format!("  - {}, needed for {}", l.pkg_config, l.needed_for))
             .collect();
         let packages: Vec<&str> = missing.iter().map(|l| l.debian).collect();
         fail(
-            &format!(
-                "these system libraries are missing:\n{}",
-                what.join("\n")
-            ),
+            &format!("these system libraries are missing:\n{}", what.join("\n")),
             &packages,
         );
     }
