@@ -6,4 +6,5 @@ mod support;
 
 mod accounts;
 mod apps;
+mod browser;
 mod orgs;
