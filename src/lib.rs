@@ -120,9 +120,19 @@ pub async fn start(
 ) -> Result<Server, String> {
     match state.config.redis_url.clone() {
         Some(url) => {
-            let store = RedisSessionStore::new(url.clone())
-                .await
-                .map_err(|e| format!("cannot reach Redis at {}: {e}", db::redact_url(&url)))?;
+            // The store keeps retrying an unreachable server; give up with a clear error.
+            let store = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                RedisSessionStore::new(url.clone()),
+            )
+            .await
+            .map_err(|_| {
+                format!(
+                    "cannot reach Redis at {}: no answer within 10 s",
+                    db::redact_url(&url)
+                )
+            })?
+            .map_err(|e| format!("cannot reach Redis at {}: {e}", db::redact_url(&url)))?;
             run_with(state, listener, move || store.clone(), workers).map_err(|e| e.to_string())
         }
         None => run_with(state, listener, CookieSessionStore::default, workers)

@@ -9,6 +9,7 @@ mod api_apps;
 mod api_orgs_keys;
 mod api_support;
 mod apps;
+mod browser;
 mod clarifai_client;
 mod cli;
 mod orgs;
