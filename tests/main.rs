@@ -6,4 +6,7 @@ mod support;
 
 mod accounts;
 mod apps;
+mod invitations;
+mod mail_smtp;
+mod members;
 mod orgs;
