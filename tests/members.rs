@@ -236,6 +236,32 @@ fn resend_replaces_the_link_and_rescind_kills_it() {
             .status,
         404
     );
+    let trail: Vec<(String, String, String, String)> = audit_events(&app, "acme")
+        .into_iter()
+        .map(|e| {
+            let role = e.details_json()["role"].as_str().unwrap_or("").to_owned();
+            assert_eq!(e.source_ip, "127.0.0.1");
+            assert_eq!(e.target_id, id);
+            (e.event_type, e.actor_label, e.target_label, role)
+        })
+        .collect();
+    let expected = [
+        "invitation.create",
+        "invitation.resend",
+        "invitation.cancel",
+    ];
+    assert_eq!(trail.len(), 3);
+    for (event, kind) in trail.iter().zip(expected) {
+        assert_eq!(
+            (
+                event.0.as_str(),
+                event.1.as_str(),
+                event.2.as_str(),
+                event.3.as_str()
+            ),
+            (kind, "alice", "carol@example.com", "org_user")
+        );
+    }
     // Another org's admin cannot touch it.
     let other = app.org_with_admin("globex", "gary");
     assert_eq!(
@@ -307,6 +333,10 @@ fn expired_invitations_say_so_and_can_be_resent() {
             .count("[data-testid=invitations] tbody tr"),
         1
     );
+    // The replaced one can no longer be resent (the new one is the invitation now).
+    let res = admin.post_form(&format!("/acme/account/invitations/{id}/resend"), &[]);
+    assert_eq!(res.status, 409);
+    assert!(res.text("#members-error").contains("no longer pending"));
 }
 
 #[test]

@@ -141,7 +141,11 @@ pub struct Invitation {
     pub org_name: String,
     pub email: String,
     pub role: Role,
+    /// Where it stands, expiry included.
     pub status: InvitationStatus,
+    /// The stored status: `Pending` until answered, rescinded or replaced by a
+    /// new invitation to the same address (even when past its expiry).
+    pub stored_status: InvitationStatus,
     pub invited_by: Option<UserId>,
     /// Handle of whoever sent it (`None` once their account is gone).
     pub inviter_handle: Option<String>,
@@ -175,6 +179,7 @@ impl Invitation {
             email: row.email,
             role: Role::parse(&row.role).unwrap_or(Role::OrgUser),
             status,
+            stored_status: stored,
             invited_by: row.invited_by.map(UserId),
             inviter_handle: inviter,
             invitee_user_id: row.invitee_user_id.map(UserId),
@@ -194,12 +199,10 @@ impl Invitation {
         self.status == InvitationStatus::Pending
     }
 
-    /// True when the admin may resend it (pending, or pending past its expiry).
+    /// True when the admin may resend or rescind it: pending, or pending past
+    /// its expiry (not once answered, rescinded or replaced).
     pub fn can_resend(&self) -> bool {
-        matches!(
-            self.status,
-            InvitationStatus::Pending | InvitationStatus::Expired
-        ) && self.responded_at.is_none()
+        self.stored_status == InvitationStatus::Pending
     }
 }
 
@@ -525,6 +528,7 @@ pub fn cancel(
         )?;
         Ok(Invitation {
             status: InvitationStatus::Cancelled,
+            stored_status: InvitationStatus::Cancelled,
             ..inv
         })
     })

@@ -71,6 +71,8 @@ pub async fn signup_page(
                 .finish());
         };
         form.email = inv.email;
+        // "Already have an account? Sign in" comes back to the invitation.
+        form.next = format!("/invitations/{token}");
         form.invitation = token;
         invited_to = Some(inv.org_name);
     }
