@@ -209,6 +209,15 @@ fn the_wrong_user_and_members_of_other_orgs_change_nothing() {
         membership(&app, "carol"),
         Some(("globex".to_owned(), "admin".to_owned()))
     );
+    // Inside the app too: the list says so and offers no Accept.
+    let mine = carol.get("/invitations");
+    assert!(mine.text("#leave-first").contains("globex inc"));
+    assert!(!mine.has("[data-action=accept]"));
+    let id = mine.attr("[data-testid=my-invitations] li", "data-invitation");
+    let res = carol.post_form(&format!("/invitations/received/{id}/accept"), &[]);
+    assert_eq!(res.status, 409);
+    assert!(res.text("#invitation-error").contains("leave it first"));
+    assert_eq!(membership(&app, "carol").expect("member").0, "globex");
 
     // Once she left (handing globex over), the same link works.
     app.signup("gus");

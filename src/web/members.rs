@@ -6,7 +6,9 @@
 
 mod outgoing;
 
-pub use outgoing::{invite, invite_form, parse_emails, rescind, resend, InviteForm};
+pub use outgoing::{
+    deliver, invite, invite_form, inviter_label, parse_emails, rescind, resend, InviteForm,
+};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

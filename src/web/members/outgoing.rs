@@ -118,6 +118,7 @@ pub async fn invite_form(
 
 /// Splits the typed addresses (commas, semicolons, new lines), validates each on
 /// its own and drops repeats. Returns the addresses and one message per bad one.
+/// Reads at most one more than [`MAX_BATCH`] entries (the caller refuses more).
 pub fn parse_emails(raw: &str) -> (Vec<String>, Vec<String>) {
     let mut emails: Vec<String> = Vec::new();
     let mut errors = Vec::new();
@@ -125,6 +126,7 @@ pub fn parse_emails(raw: &str) -> (Vec<String>, Vec<String>) {
         .split([',', ';', '\n', '\r'])
         .map(str::trim)
         .filter(|p| !p.is_empty())
+        .take(MAX_BATCH + 1)
     {
         match validate_email(part) {
             Ok(e) if !emails.contains(&e) => emails.push(e),
@@ -152,7 +154,7 @@ pub async fn invite(
     let (emails, mut email_errors) = parse_emails(&form.emails);
     if emails.is_empty() && email_errors.is_empty() {
         errors.add("emails", "Enter the invitee's email address.");
-    } else if emails.len() > MAX_BATCH {
+    } else if emails.len() + email_errors.len() > MAX_BATCH {
         errors.add(
             "emails",
             format!("Invite at most {MAX_BATCH} addresses at a time."),
@@ -203,9 +205,18 @@ pub async fn invite(
         count = created.len(),
         "invitations created"
     );
-    let outcomes = deliver(&state, &user, created).await;
+    let outcomes = deliver(&state, &inviter_label(&user), created).await;
     flash(&viewer.session, summary(&outcomes));
     Ok(redirect(&req, &format!("/{}/account/members", org.handle)))
+}
+
+/// How the e-mail names the inviter: "Name (handle)", or the handle.
+pub fn inviter_label(user: &SignedIn) -> String {
+    if user.name.trim().is_empty() {
+        user.handle.clone()
+    } else {
+        format!("{} ({})", user.name.trim(), user.handle)
+    }
 }
 
 fn rate_message(limit: i64, remaining: i64) -> String {
@@ -241,18 +252,15 @@ fn summary(outcomes: &[(String, Result<(), String>)]) -> String {
 
 /// Sends the e-mail of each invitation (after the commit), in parallel, and
 /// records every outcome on its invitation. Runs as a task of its own so that a
-/// client hanging up does not leave deliveries unrecorded. Never fails.
-async fn deliver(
+/// client hanging up does not leave deliveries unrecorded. Never fails: each
+/// address comes back with its outcome. The `/v2` API sends through here too.
+pub async fn deliver(
     state: &web::Data<AppState>,
-    inviter: &SignedIn,
+    inviter: &str,
     created: Vec<Created>,
 ) -> Vec<(String, Result<(), String>)> {
     let state = state.clone();
-    let inviter = if inviter.name.trim().is_empty() {
-        inviter.handle.clone()
-    } else {
-        format!("{} ({})", inviter.name.trim(), inviter.handle)
-    };
+    let inviter = inviter.to_owned();
     let emails: Vec<String> = created.iter().map(|c| c.invitation.email.clone()).collect();
     let task = actix_web::rt::spawn(async move {
         let mut pending = Vec::with_capacity(created.len());
@@ -333,7 +341,7 @@ pub async fn resend(
         Ok(c) => c,
         Err(e) => return admin_change_error(&req, &state, &viewer, org, e, limit).await,
     };
-    let outcomes = deliver(&state, &user, vec![created]).await;
+    let outcomes = deliver(&state, &inviter_label(&user), vec![created]).await;
     let message = match outcomes.first() {
         Some((email, Ok(()))) => {
             format!("Invitation resent to {email}. The previous link no longer works.")
@@ -416,6 +424,8 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert!(bad[0].contains("bad"));
         assert_eq!(parse_emails("  ,\n"), (vec![], vec![]));
+        let many: Vec<String> = (0..500).map(|i| format!("u{i}@x.co")).collect();
+        assert_eq!(parse_emails(&many.join(",")).0.len(), MAX_BATCH + 1);
     }
 
     #[test]
