@@ -28,6 +28,13 @@ pub struct Config {
     pub db_pool_size: u32,
     /// 64-byte key that signs and encrypts session cookies.
     pub session_key: Vec<u8>,
+    /// Days an invitation link stays valid (`ATRIUM_INVITATION_TTL_DAYS`, default 7).
+    pub invitation_ttl_days: i64,
+    /// Invitation e-mails (new and resent) one organization may send per hour
+    /// (`ATRIUM_INVITE_RATE_LIMIT`, default 50).
+    pub invite_rate_limit: i64,
+    /// Longest wait for the SMTP server, in seconds (`ATRIUM_SMTP_TIMEOUT_SECS`, default 10).
+    pub smtp_timeout_secs: u64,
 }
 
 /// The optional TOML file; every key mirrors an environment variable.
@@ -42,6 +49,9 @@ struct FileConfig {
     mail_from: Option<String>,
     public_url: Option<String>,
     db_pool_size: Option<u32>,
+    invitation_ttl_days: Option<i64>,
+    invite_rate_limit: Option<i64>,
+    smtp_timeout_secs: Option<u64>,
 }
 
 /// Overrides given on the command line (they beat the environment and the file).
@@ -103,6 +113,24 @@ impl Config {
                 .map_err(|_| format!("ATRIUM_DB_POOL_SIZE must be a number, not {v:?}"))?,
             None => file.db_pool_size.unwrap_or(16),
         };
+        let invitation_ttl_days = number(
+            "ATRIUM_INVITATION_TTL_DAYS",
+            file.invitation_ttl_days,
+            7,
+            1..=365,
+        )?;
+        let invite_rate_limit = number(
+            "ATRIUM_INVITE_RATE_LIMIT",
+            file.invite_rate_limit,
+            50,
+            1..=100_000,
+        )?;
+        let smtp_timeout_secs = number(
+            "ATRIUM_SMTP_TIMEOUT_SECS",
+            file.smtp_timeout_secs,
+            10,
+            1..=300,
+        )?;
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| format!("cannot create data folder {}: {e}", data_dir.display()))?;
         let session_key = load_or_create_key(&data_dir.join("session.key"))?;
@@ -119,6 +147,9 @@ impl Config {
             database_url,
             data_dir,
             session_key,
+            invitation_ttl_days,
+            invite_rate_limit,
+            smtp_timeout_secs,
         })
     }
 
@@ -126,6 +157,33 @@ impl Config {
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }
+}
+
+/// A number from the environment (beats the file), within `range`, or the default.
+fn number<T>(
+    var: &str,
+    from_file: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let value = match env(var) {
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{var} must be a number, not {v:?}"))?,
+        None => from_file.unwrap_or(default),
+    };
+    if !range.contains(&value) {
+        return Err(format!(
+            "{var} must be between {} and {}, not {value}",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(value)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, String> {

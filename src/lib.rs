@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod models;
 pub mod routes;
@@ -41,10 +42,13 @@ pub fn build_state(config: Config) -> Result<Data<AppState>, String> {
         config.db_pool_size,
         Arc::clone(&metrics.db_queries),
     )?;
+    let mailer = mail::Mailer::from_config(&config)?;
+    tracing::info!(transport = %mailer.describe(), "mail");
     Ok(Data::new(AppState {
         config,
         pool,
         metrics,
+        mailer,
     }))
 }
 

@@ -5,7 +5,7 @@ use actix_web::web::{self, get, post};
 use actix_web::HttpResponse;
 
 use crate::error::AppError;
-use crate::web::{account, app_page, apps, orgs, tokens};
+use crate::web::{account, app_page, apps, invitations, members, orgs, tokens};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,6 +43,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/organizations/new", get().to(orgs::new_page))
     .route("/organizations", post().to(orgs::create))
     .route("/switch", post().to(orgs::switch))
+    .route("/invitations", get().to(invitations::mine))
+    .route(
+        "/invitations/received/{id}/accept",
+        post().to(invitations::accept_bound),
+    )
+    .route(
+        "/invitations/received/{id}/decline",
+        post().to(invitations::decline_bound),
+    )
+    .route("/invitations/{token}", get().to(invitations::show))
+    .route(
+        "/invitations/{token}/accept",
+        post().to(invitations::accept),
+    )
+    .route(
+        "/invitations/{token}/decline",
+        post().to(invitations::decline),
+    )
     .route("/{owner}/apps", get().to(apps::list))
     .route("/{owner}/apps", post().to(apps::create))
     .route("/{owner}/apps/new", get().to(apps::new_app))
@@ -50,6 +68,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/{owner}/account", post().to(orgs::update))
     .route("/{owner}/account/leave", post().to(orgs::leave))
     .route("/{owner}/account/delete", post().to(orgs::delete))
+    .route("/{owner}/account/members", get().to(members::index))
+    .route(
+        "/{owner}/account/members/invite",
+        get().to(members::invite_form),
+    )
+    .route(
+        "/{owner}/account/members/invite",
+        post().to(members::invite),
+    )
+    .route(
+        "/{owner}/account/members/{member}/role",
+        post().to(members::change_role),
+    )
+    .route(
+        "/{owner}/account/members/{member}/remove",
+        get().to(members::remove_form),
+    )
+    .route(
+        "/{owner}/account/members/{member}/remove",
+        post().to(members::remove),
+    )
+    .route(
+        "/{owner}/account/invitations/{id}/resend",
+        post().to(members::resend),
+    )
+    .route(
+        "/{owner}/account/invitations/{id}/rescind",
+        post().to(members::rescind),
+    )
     .route("/{owner}/{app}", get().to(app_page::overview))
     .route("/{owner}/{app}", post().to(app_page::update_overview))
     .route("/{owner}/{app}/settings", get().to(app_page::settings))

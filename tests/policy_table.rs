@@ -131,6 +131,11 @@ fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
         ),
         Action::DeleteOrg => c.post_form(&format!("/{ns}/account/delete"), &[("confirm", ns)]),
         Action::LeaveOrg => c.post_form(&format!("/{ns}/account/leave"), &[]),
+        Action::ViewMembers => c.get(&format!("/{ns}/account/members")),
+        Action::ManageMembers => c.post_form(
+            &format!("/{ns}/account/members/invite"),
+            &[("emails", "newcomer@example.com"), ("role", "org_user")],
+        ),
     };
     (p.status, p.location())
 }
@@ -145,7 +150,11 @@ fn check(w: &World, rel: Relation, action: Action, ns: &str) {
     );
     let is_get = matches!(
         action,
-        Action::ListApps | Action::ReadPrivateApp | Action::ReadPublicApp | Action::ViewOrg
+        Action::ListApps
+            | Action::ReadPrivateApp
+            | Action::ReadPublicApp
+            | Action::ViewOrg
+            | Action::ViewMembers
     );
     match expected {
         Decision::Allow if is_get => assert_eq!(status, 200, "{what}"),

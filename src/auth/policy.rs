@@ -153,11 +153,15 @@ pub enum Action {
     DeleteOrg,
     /// Leave the organization.
     LeaveOrg,
+    /// See the Members screen: members, pending invitations.
+    ViewMembers,
+    /// Invite, resend, rescind, change roles, remove members.
+    ManageMembers,
 }
 
 impl Action {
     /// Every action, in the order of the README table's columns.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::ListApps,
         Action::ReadPrivateApp,
         Action::ReadPublicApp,
@@ -170,6 +174,8 @@ impl Action {
         Action::UpdateOrg,
         Action::DeleteOrg,
         Action::LeaveOrg,
+        Action::ViewMembers,
+        Action::ManageMembers,
     ];
 
     /// The README's name for the column.
@@ -187,6 +193,8 @@ impl Action {
             Action::UpdateOrg => "edit org",
             Action::DeleteOrg => "delete org",
             Action::LeaveOrg => "leave org",
+            Action::ViewMembers => "view members",
+            Action::ManageMembers => "manage members",
         }
     }
 
@@ -199,15 +207,22 @@ impl Action {
             | Action::DeleteApp
             | Action::DuplicateApp
             | Action::PinApp => "apps:write",
-            Action::ViewOrg => "orgs:read",
-            Action::UpdateOrg | Action::DeleteOrg | Action::LeaveOrg => "orgs:write",
+            Action::ViewOrg | Action::ViewMembers => "orgs:read",
+            Action::UpdateOrg | Action::DeleteOrg | Action::LeaveOrg | Action::ManageMembers => {
+                "orgs:write"
+            }
         }
     }
 
     fn is_org_action(self) -> bool {
         matches!(
             self,
-            Action::ViewOrg | Action::UpdateOrg | Action::DeleteOrg | Action::LeaveOrg
+            Action::ViewOrg
+                | Action::UpdateOrg
+                | Action::DeleteOrg
+                | Action::LeaveOrg
+                | Action::ViewMembers
+                | Action::ManageMembers
         )
     }
 }
@@ -248,6 +263,9 @@ pub fn decide(relation: Relation, action: Action) -> Decision {
         (Owner, _) => Allow,
 
         (Member(Role::Admin), _) => Allow,
+
+        // Only admins see and manage members; to everyone else the screen does not exist.
+        (Member(_), ViewMembers | ManageMembers) => Hidden,
 
         (Member(Role::OrgContributor), UpdateOrg | DeleteOrg) => Forbidden,
         (Member(Role::OrgContributor), _) => Allow,
@@ -402,6 +420,39 @@ fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
     }
 }
 
+/// How a signed-in user shows that an invitation is addressed to them.
+#[derive(Debug, Clone, Copy)]
+pub enum InviteeProof<'a> {
+    /// They followed the e-mailed link (which proves the mailbox): their account's
+    /// address must be the invited one.
+    Link {
+        user_email: &'a str,
+        invited_email: &'a str,
+    },
+    /// They answer from inside the app: the invitation must be bound to their
+    /// account (the account that had the address when it was sent).
+    Bound {
+        user: UserId,
+        invitee: Option<UserId>,
+    },
+}
+
+/// Decides whether a user may accept or decline an invitation. Nobody else may:
+/// not even the organization's admins.
+pub fn may_answer_invitation(proof: InviteeProof<'_>) -> Result<(), Denied> {
+    match proof {
+        InviteeProof::Link {
+            user_email,
+            invited_email,
+        } if user_email.trim().eq_ignore_ascii_case(invited_email.trim()) => Ok(()),
+        InviteeProof::Link { .. } => Err(Denied::Forbidden(
+            "This invitation was sent to another email address.",
+        )),
+        InviteeProof::Bound { user, invitee } if invitee == Some(user) => Ok(()),
+        InviteeProof::Bound { .. } => Err(Denied::NotFound),
+    }
+}
+
 /// Which of `owner`'s apps the actor may see in a listing.
 pub fn list_scope(actor: &Actor, owner: AccountId) -> ListScope {
     if decide(actor.relation_to(owner), Action::ReadPrivateApp) == Decision::Allow {
@@ -464,6 +515,44 @@ mod tests {
         };
         assert_eq!(can_grant_scope(&session, "orgs:write"), Ok(()));
         assert_eq!(can_self(&session, AccountId(1), "keys:write"), Ok(()));
+    }
+
+    #[test]
+    fn only_admins_see_members() {
+        for rel in Relation::ALL {
+            for a in [Action::ViewMembers, Action::ManageMembers] {
+                let expected = if rel == Relation::Member(Role::Admin) {
+                    Decision::Allow
+                } else {
+                    Decision::Hidden
+                };
+                assert_eq!(decide(rel, a), expected, "{rel:?} {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_addressee_answers_an_invitation() {
+        let link = |u, i| {
+            may_answer_invitation(InviteeProof::Link {
+                user_email: u,
+                invited_email: i,
+            })
+        };
+        assert_eq!(link("a@x.co", "a@x.co"), Ok(()));
+        assert!(matches!(
+            link("b@x.co", "a@x.co"),
+            Err(Denied::Forbidden(_))
+        ));
+        let bound = |u, i: Option<i64>| {
+            may_answer_invitation(InviteeProof::Bound {
+                user: UserId(u),
+                invitee: i.map(UserId),
+            })
+        };
+        assert_eq!(bound(1, Some(1)), Ok(()));
+        assert_eq!(bound(1, Some(2)), Err(Denied::NotFound));
+        assert_eq!(bound(1, None), Err(Denied::NotFound));
     }
 
     #[test]

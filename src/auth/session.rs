@@ -10,6 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::auth::policy::{Actor, ActorUser};
 use crate::error::AppError;
+use crate::models::invitation::{self, Invitation};
 use crate::models::org::Membership;
 use crate::models::user::User;
 use crate::models::{AccountId, UserId};
@@ -32,6 +33,8 @@ pub struct SignedIn {
     pub membership: Option<Membership>,
     /// True when the profile switcher is on the organization.
     pub acting_as_org: bool,
+    /// Open invitations bound to this account (the banner shows them).
+    pub invitations: Vec<Invitation>,
 }
 
 impl SignedIn {
@@ -165,10 +168,11 @@ impl FromRequest for Viewer {
                     return Ok(None);
                 }
                 let membership = Membership::for_user(conn, user.id())?;
-                Ok(Some((user, membership)))
+                let invitations = invitation::open_for_user(conn, user.id())?;
+                Ok(Some((user, membership, invitations)))
             })
             .await?;
-            let Some((user, membership)) = loaded else {
+            let Some((user, membership, invitations)) = loaded else {
                 // Deleted user, or a session from before a password change.
                 session.purge();
                 let csrf = crate::auth::csrf::ensure_token(&session)?;
@@ -187,6 +191,7 @@ impl FromRequest for Viewer {
                 apps_view: user.row.apps_view.clone(),
                 acting_as_org: acting && membership.is_some(),
                 membership: membership.clone(),
+                invitations,
             };
             Ok(Viewer {
                 actor: Actor {

@@ -92,6 +92,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        public_id -> Text,
+        org_id -> BigInt,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<BigInt>,
+        invitee_user_id -> Nullable<BigInt>,
+        status -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        expires_at -> Timestamp,
+        delivery_state -> Text,
+        delivery_error -> Nullable<Text>,
+        accepted_by -> Nullable<BigInt>,
+        responded_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        org_id -> Nullable<BigInt>,
+        actor_user_id -> Nullable<BigInt>,
+        actor_label -> Text,
+        event_type -> Text,
+        target_kind -> Text,
+        target_id -> Text,
+        target_label -> Text,
+        details -> Text,
+        source_ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(orgs -> accounts (id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -100,6 +138,7 @@ diesel::joinable!(apps -> accounts (owner_id));
 diesel::joinable!(app_pins -> apps (app_id));
 diesel::joinable!(app_pins -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(invitations -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -110,4 +149,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_pins,
     api_keys,
     signin_throttle,
+    invitations,
+    audit_events,
 );

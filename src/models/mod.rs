@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod app;
+pub mod audit;
+pub mod invitation;
 pub mod org;
 pub mod throttle;
 pub mod token;

@@ -5,10 +5,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::policy::Role;
-use crate::db::schema::{accounts, memberships, orgs, users};
+use crate::db::schema::{accounts, invitations, memberships, orgs, users};
 use crate::db::{is_unique_violation, DbConn};
 use crate::models::account::{self, AccountKind};
+use crate::models::audit::{self, AuditActor, AuditTarget, EventKind};
 use crate::models::{now, OrgId, UserId};
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
 
 /// An organization with its handle.
 #[derive(Debug, Clone)]
@@ -235,6 +241,8 @@ impl Org {
                 crate::db::schema::apps::table.filter(crate::db::schema::apps::owner_id.eq(id.0)),
             )
             .execute(conn)?;
+            diesel::delete(invitations::table.filter(invitations::org_id.eq(id.0)))
+                .execute(conn)?;
             diesel::delete(memberships::table.filter(memberships::org_id.eq(id.0)))
                 .execute(conn)?;
             diesel::delete(orgs::table.find(id.0)).execute(conn)?;
@@ -265,7 +273,7 @@ impl Org {
                     .like(pattern.clone())
                     .escape('\\')
                     .or(users::email.like(pattern.clone()).escape('\\'))
-                    .or(users::name.like(pattern).escape('\\')),
+                    .or(lower(users::name).like(pattern).escape('\\')),
             );
         }
         q.load::<(i64, String, String, String, String, NaiveDateTime)>(conn)
@@ -362,6 +370,248 @@ impl Membership {
                 // Rolls the whole transaction back: an org never loses its last admin.
                 return Err(LeaveError::LastAdmin);
             }
+            Ok(())
+        })
+    }
+}
+
+/// Why a member's role could not be changed, or the member not removed.
+#[derive(Debug)]
+pub enum MemberChangeError {
+    /// No member with this handle in the organization.
+    NotMember,
+    /// The change would leave the organization without an admin.
+    LastAdmin,
+    /// Admins leave through "Leave organization", not by removing themselves.
+    Myself,
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for MemberChangeError {
+    fn from(e: diesel::result::Error) -> Self {
+        MemberChangeError::Db(e)
+    }
+}
+
+/// A role change that happened (or was a no-op when `from == to`).
+#[derive(Debug, Clone)]
+pub struct RoleChange {
+    pub user_id: UserId,
+    pub handle: String,
+    pub from: Role,
+    pub to: Role,
+}
+
+/// The member `handle` of `org`: id and role.
+fn member_by_handle(
+    conn: &mut DbConn,
+    org: OrgId,
+    handle: &str,
+) -> QueryResult<Option<(UserId, Role)>> {
+    memberships::table
+        .inner_join(accounts::table.on(accounts::id.eq(memberships::user_id)))
+        .filter(memberships::org_id.eq(org.0))
+        .filter(accounts::handle.eq(handle))
+        .select((memberships::user_id, memberships::role))
+        .first::<(i64, String)>(conn)
+        .optional()
+        .map(|m| m.map(|(id, role)| (UserId(id), Role::parse(&role).unwrap_or(Role::OrgUser))))
+}
+
+impl Org {
+    /// Handles of the organization's admins.
+    pub fn admins(conn: &mut DbConn, id: OrgId) -> QueryResult<Vec<String>> {
+        memberships::table
+            .inner_join(accounts::table.on(accounts::id.eq(memberships::user_id)))
+            .filter(memberships::org_id.eq(id.0))
+            .filter(memberships::role.eq(Role::Admin.as_str()))
+            .select(accounts::handle)
+            .order(accounts::handle.asc())
+            .load(conn)
+    }
+
+    /// One page of the organization's members, ordered by handle, filtered by
+    /// name, handle or e-mail (case-insensitive).
+    pub fn members_page(
+        conn: &mut DbConn,
+        id: OrgId,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Member>> {
+        let mut q = memberships::table
+            .inner_join(users::table.inner_join(accounts::table))
+            .filter(memberships::org_id.eq(id.0))
+            .select((
+                memberships::user_id,
+                accounts::handle,
+                users::name,
+                users::email,
+                memberships::role,
+                memberships::created_at,
+            ))
+            .order(accounts::handle.asc())
+            .offset(offset)
+            .limit(limit)
+            .into_boxed();
+        let search = search.trim();
+        if !search.is_empty() {
+            let pattern = format!(
+                "%{}%",
+                crate::models::app::escape_like(&search.to_lowercase())
+            );
+            q = q.filter(
+                accounts::handle
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\'))
+                    .or(lower(users::name).like(pattern).escape('\\')),
+            );
+        }
+        q.load::<(i64, String, String, String, String, NaiveDateTime)>(conn)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|(uid, handle, name, email, role, joined)| Member {
+                        user_id: UserId(uid),
+                        handle,
+                        name,
+                        email,
+                        role: Role::parse(&role).unwrap_or(Role::OrgUser),
+                        joined_at: joined,
+                    })
+                    .collect()
+            })
+    }
+}
+
+impl Membership {
+    /// Gives the member `handle` another role, recording it. Refused (and rolled
+    /// back) when it would leave the organization without an admin.
+    pub fn change_role(
+        conn: &mut DbConn,
+        org: OrgId,
+        handle: &str,
+        role: Role,
+        actor: &AuditActor,
+    ) -> Result<RoleChange, MemberChangeError> {
+        conn.transaction(|conn| {
+            Org::lock(conn, org)?;
+            let (user_id, from) =
+                member_by_handle(conn, org, handle)?.ok_or(MemberChangeError::NotMember)?;
+            let change = RoleChange {
+                user_id,
+                handle: handle.to_owned(),
+                from,
+                to: role,
+            };
+            if from == role {
+                return Ok(change);
+            }
+            diesel::update(
+                memberships::table
+                    .filter(memberships::org_id.eq(org.0))
+                    .filter(memberships::user_id.eq(user_id.0)),
+            )
+            .set(memberships::role.eq(role.as_str()))
+            .execute(conn)?;
+            if from == Role::Admin && Membership::admin_count(conn, org)? == 0 {
+                return Err(MemberChangeError::LastAdmin);
+            }
+            audit::record(
+                conn,
+                Some(org),
+                actor,
+                EventKind::MemberRoleChange,
+                &AuditTarget::user(user_id, handle),
+                serde_json::json!({ "from": from.as_str(), "to": role.as_str() }),
+            )?;
+            Ok(change)
+        })
+    }
+
+    /// Removes the member `handle` from the organization and ends their sessions
+    /// (their session epoch moves on). Their personal account and apps stay, and
+    /// apps they created in the organization stay in it.
+    pub fn remove(
+        conn: &mut DbConn,
+        org: OrgId,
+        handle: &str,
+        actor: &AuditActor,
+    ) -> Result<UserId, MemberChangeError> {
+        conn.transaction(|conn| {
+            Org::lock(conn, org)?;
+            let (user_id, role) =
+                member_by_handle(conn, org, handle)?.ok_or(MemberChangeError::NotMember)?;
+            if Some(user_id) == actor.user_id {
+                return Err(MemberChangeError::Myself);
+            }
+            diesel::delete(
+                memberships::table
+                    .filter(memberships::org_id.eq(org.0))
+                    .filter(memberships::user_id.eq(user_id.0)),
+            )
+            .execute(conn)?;
+            if role == Role::Admin && Membership::admin_count(conn, org)? == 0 {
+                return Err(MemberChangeError::LastAdmin);
+            }
+            diesel::update(users::table.find(user_id.0))
+                .set(users::session_epoch.eq(users::session_epoch + 1_i64))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                Some(org),
+                actor,
+                EventKind::MemberRemove,
+                &AuditTarget::user(user_id, handle),
+                serde_json::json!({ "role": role.as_str() }),
+            )?;
+            Ok(user_id)
+        })
+    }
+
+    /// [`Membership::leave`] with its audit trail, in one transaction: the leave,
+    /// and the successor's promotion when the last admin hands over.
+    pub fn leave_recorded(
+        conn: &mut DbConn,
+        org: OrgId,
+        user: UserId,
+        successor: Option<&str>,
+        actor: &AuditActor,
+    ) -> Result<(), LeaveError> {
+        conn.transaction(|conn| {
+            Org::lock(conn, org)?;
+            let successor = successor.map(str::trim).filter(|s| !s.is_empty());
+            let before = match successor {
+                Some(h) => member_by_handle(conn, org, h)?,
+                None => None,
+            };
+            let role: Option<String> = memberships::table
+                .filter(memberships::org_id.eq(org.0))
+                .filter(memberships::user_id.eq(user.0))
+                .select(memberships::role)
+                .first(conn)
+                .optional()?;
+            Membership::leave(conn, org, user, successor)?;
+            if let (Some(handle), Some((sid, from))) = (successor, before) {
+                if from != Role::Admin {
+                    audit::record(
+                        conn,
+                        Some(org),
+                        actor,
+                        EventKind::MemberRoleChange,
+                        &AuditTarget::user(sid, handle),
+                        serde_json::json!({ "from": from.as_str(), "to": Role::Admin.as_str(), "reason": "handover" }),
+                    )?;
+                }
+            }
+            audit::record(
+                conn,
+                Some(org),
+                actor,
+                EventKind::MemberLeave,
+                &AuditTarget::user(user, &actor.label),
+                serde_json::json!({ "role": role, "successor": successor }),
+            )?;
             Ok(())
         })
     }

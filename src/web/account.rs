@@ -12,7 +12,9 @@ use crate::models::account::validate_handle;
 use crate::models::throttle;
 use crate::models::user::{validate_email, CreateUserError, NewUser, User};
 use crate::state::AppState;
-use crate::web::{flash, invalid, page, redirect, render, safe_next, FieldErrors, Nav};
+use crate::web::{
+    flash, invalid, invitations, page, redirect, render, safe_next, FieldErrors, Nav,
+};
 
 /// Longest display name accepted.
 const MAX_NAME_LEN: usize = 100;
@@ -25,6 +27,8 @@ pub struct SignupForm {
     pub name: String,
     pub password: String,
     pub next: String,
+    /// The token of the invitation being answered: the e-mail is then its address.
+    pub invitation: String,
 }
 
 #[derive(Template)]
@@ -33,25 +37,50 @@ struct SignupPage {
     nav: Nav,
     form: SignupForm,
     errors: FieldErrors,
+    /// Name of the organization the invitation joins (the e-mail is locked then).
+    invited_to: Option<String>,
 }
 
 /// `GET /signup`
 pub async fn signup_page(
     viewer: Viewer,
+    state: web::Data<AppState>,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let token = query.invitation.clone().unwrap_or_default();
     if let Some(u) = &viewer.user {
+        let to = if token.is_empty() {
+            format!("/{}/apps", u.active_handle())
+        } else {
+            format!("/invitations/{token}")
+        };
         return Ok(HttpResponse::SeeOther()
-            .insert_header(("Location", format!("/{}/apps", u.active_handle())))
+            .insert_header(("Location", to))
             .finish());
+    }
+    let mut form = SignupForm {
+        next: query.next.clone().unwrap_or_default(),
+        ..SignupForm::default()
+    };
+    let mut invited_to = None;
+    if !token.is_empty() {
+        // A closed or unknown invitation: its page says why.
+        let Some(inv) = invitations::for_signup(&state, &token).await? else {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", format!("/invitations/{token}")))
+                .finish());
+        };
+        form.email = inv.email;
+        // "Already have an account? Sign in" comes back to the invitation.
+        form.next = format!("/invitations/{token}");
+        form.invitation = token;
+        invited_to = Some(inv.org_name);
     }
     page(&SignupPage {
         nav: Nav::new(&viewer),
-        form: SignupForm {
-            next: query.next.clone().unwrap_or_default(),
-            ..SignupForm::default()
-        },
+        form,
         errors: FieldErrors::new(),
+        invited_to,
     })
 }
 
@@ -73,7 +102,16 @@ pub async fn signup(
     viewer: Viewer,
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
+    let mut form = form.into_inner();
+    let mut invited_to = None;
+    if !form.invitation.is_empty() {
+        // The invitation fixes the address: whatever the form says is ignored.
+        let Some(inv) = invitations::for_signup(&state, &form.invitation).await? else {
+            return Ok(redirect(&req, &format!("/invitations/{}", form.invitation)));
+        };
+        form.email = inv.email;
+        invited_to = Some(inv.org_name);
+    }
     let mut errors = FieldErrors::new();
     let email = errors.check("email", validate_email(&form.email));
     let handle = errors.check("handle", validate_handle(&form.handle, "a user ID"));
@@ -85,6 +123,7 @@ pub async fn signup(
             nav: Nav::new(&viewer),
             form,
             errors,
+            invited_to,
         });
     };
     let pw = form.password.clone();
@@ -105,6 +144,12 @@ pub async fn signup(
         Ok(user) => {
             session::sign_in(&viewer.session, &user)?;
             tracing::info!(user_id = user.row.id, "signed up");
+            if !form.invitation.is_empty() {
+                let to =
+                    invitations::join_after_signup(&req, &state, &viewer, &user, &form.invitation)
+                        .await?;
+                return Ok(redirect(&req, &to));
+            }
             let next = if form.next.is_empty() {
                 format!("/{}/apps", user.handle)
             } else {
@@ -118,6 +163,7 @@ pub async fn signup(
                 nav: Nav::new(&viewer),
                 form,
                 errors,
+                invited_to,
             })
         }
         Err(CreateUserError::EmailTaken) => {
@@ -129,6 +175,7 @@ pub async fn signup(
                 nav: Nav::new(&viewer),
                 form,
                 errors,
+                invited_to,
             })
         }
         Err(CreateUserError::Db(e)) => Err(e.into()),
@@ -138,6 +185,8 @@ pub async fn signup(
 #[derive(Debug, Default, Deserialize)]
 pub struct NextQuery {
     pub next: Option<String>,
+    /// On `/signup`: the invitation link's token (the e-mail is prefilled and locked).
+    pub invitation: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

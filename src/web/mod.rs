@@ -5,6 +5,8 @@
 pub mod account;
 pub mod app_page;
 pub mod apps;
+pub mod invitations;
+pub mod members;
 pub mod orgs;
 pub mod tokens;
 

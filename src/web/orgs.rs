@@ -192,6 +192,8 @@ struct AccountPage {
     role: Role,
     can_edit: bool,
     can_delete: bool,
+    /// The settings menu links to Members (admins only).
+    show_members: bool,
     is_last_admin: bool,
     successors: Vec<Member>,
     form: OrgForm,
@@ -248,6 +250,7 @@ fn account_page(
         nav: Nav::new(viewer),
         can_edit: can(actor, Action::UpdateOrg, target).is_ok(),
         can_delete: can(actor, Action::DeleteOrg, target).is_ok(),
+        show_members: can(actor, Action::ViewMembers, target).is_ok(),
         is_last_admin: ctx.membership.role == Role::Admin && admins <= 1,
         successors: ctx
             .members
@@ -320,10 +323,11 @@ pub async fn leave(
     let user = viewer.require("/")?.clone();
     let (org_id, uid) = (ctx.org.id, user.id);
     let successor = form.successor.clone();
+    let actor = crate::web::members::audit_actor(&req, &user);
     let result = crate::db::run(&state.pool, move |conn| {
         let successor = (!successor.trim().is_empty()).then_some(successor.as_str());
-        Ok(crate::models::org::Membership::leave(
-            conn, org_id, uid, successor,
+        Ok(Membership::leave_recorded(
+            conn, org_id, uid, successor, &actor,
         ))
     })
     .await?;

@@ -6,6 +6,8 @@
 
 pub mod browser;
 pub mod html;
+pub mod invites;
+pub mod smtp;
 
 use std::net::TcpListener;
 use std::sync::mpsc;
@@ -100,6 +102,9 @@ impl TestApp {
             secure_cookies: false,
             db_pool_size: 4,
             session_key: (0..64).map(|_| rand::random::<u8>()).collect(),
+            invitation_ttl_days: 7,
+            invite_rate_limit: 50,
+            smtp_timeout_secs: 5,
         };
         tweak(&mut config);
         let state = atrium::build_state(config).expect("state");
