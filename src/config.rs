@@ -35,6 +35,10 @@ pub struct Config {
     pub invite_rate_limit: i64,
     /// Longest wait for the SMTP server, in seconds (`ATRIUM_SMTP_TIMEOUT_SECS`, default 10).
     pub smtp_timeout_secs: u64,
+    /// Atrium runs behind a reverse proxy that appends the client's address to
+    /// `X-Forwarded-For` (`ATRIUM_TRUST_PROXY`, default false). Off, the client
+    /// address is the TCP peer's and client-sent forwarding headers are ignored.
+    pub trust_proxy: bool,
 }
 
 /// The optional TOML file; every key mirrors an environment variable.
@@ -52,6 +56,7 @@ struct FileConfig {
     invitation_ttl_days: Option<i64>,
     invite_rate_limit: Option<i64>,
     smtp_timeout_secs: Option<u64>,
+    trust_proxy: Option<bool>,
 }
 
 /// Overrides given on the command line (they beat the environment and the file).
@@ -131,6 +136,11 @@ impl Config {
             10,
             1..=300,
         )?;
+        let trust_proxy = match env("ATRIUM_TRUST_PROXY") {
+            Some(v) => parse_flag(&v)
+                .ok_or_else(|| format!("ATRIUM_TRUST_PROXY must be true or false, not {v:?}"))?,
+            None => file.trust_proxy.unwrap_or(false),
+        };
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| format!("cannot create data folder {}: {e}", data_dir.display()))?;
         let session_key = load_or_create_key(&data_dir.join("session.key"))?;
@@ -150,6 +160,7 @@ impl Config {
             invitation_ttl_days,
             invite_rate_limit,
             smtp_timeout_secs,
+            trust_proxy,
         })
     }
 
@@ -186,6 +197,15 @@ where
     Ok(value)
 }
 
+/// `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`, any case.
+fn parse_flag(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
@@ -218,4 +238,20 @@ fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_flag;
+
+    #[test]
+    fn flags_read_as_people_write_them() {
+        for t in ["true", "TRUE", "1", "yes", " on "] {
+            assert_eq!(parse_flag(t), Some(true), "{t}");
+        }
+        for f in ["false", "0", "No", "off"] {
+            assert_eq!(parse_flag(f), Some(false), "{f}");
+        }
+        assert_eq!(parse_flag("maybe"), None);
+    }
 }

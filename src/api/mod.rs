@@ -7,7 +7,9 @@
 
 pub mod apps;
 pub mod auth;
+pub mod invitations;
 pub mod keys;
+pub mod members;
 pub mod orgs;
 pub mod status;
 
@@ -21,6 +23,7 @@ use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
 
 use crate::models::account::Owner;
+use crate::models::audit::AuditActor;
 use crate::state::AppState;
 use status::{code_for_http, envelope, ApiError};
 
@@ -62,6 +65,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(delete().to(apps::delete)),
             )
             .service(web::resource("/organizations").route(post().to(orgs::create)))
+            .service(
+                web::resource("/organizations/{org}")
+                    .route(get().to(orgs::get))
+                    .route(patch().to(orgs::patch))
+                    .route(delete().to(orgs::delete)),
+            )
+            .service(web::resource("/organizations/{org}/leave").route(delete().to(orgs::leave)))
+            .service(
+                web::resource("/organizations/{org}/members")
+                    .route(get().to(members::list))
+                    .route(patch().to(members::patch)),
+            )
+            .service(
+                web::resource("/organizations/{org}/members/{member}")
+                    .route(delete().to(members::remove)),
+            )
+            .service(
+                web::resource("/organizations/{org}/invitations")
+                    .route(get().to(invitations::list))
+                    .route(post().to(invitations::create))
+                    .route(patch().to(invitations::patch)),
+            )
+            .service(
+                web::resource("/organizations/{org}/invitations/{id}")
+                    .route(get().to(invitations::get)),
+            )
+            .service(
+                web::resource("/users/{user}/organization_invitations")
+                    .route(get().to(invitations::received)),
+            )
+            .service(
+                web::resource("/users/{user}/organization_invitation_accept/{id}")
+                    .route(post().to(invitations::accept)),
+            )
+            .service(
+                web::resource("/users/{user}/organization_invitation_decline/{id}")
+                    .route(post().to(invitations::decline)),
+            )
             .service(
                 web::resource("/users/{user}/organizations").route(get().to(orgs::list_for_user)),
             )
@@ -230,6 +271,16 @@ pub fn parse_bool(v: &str) -> Option<bool> {
         "true" | "1" => Some(true),
         "false" | "0" => Some(false),
         _ => None,
+    }
+}
+
+/// Who acts, for the audit trail: the key's user and the request's source
+/// address (see [`crate::web::client_ip`]).
+pub fn audit_actor(req: &HttpRequest, user: &auth::ApiUser) -> AuditActor {
+    AuditActor {
+        user_id: Some(user.id),
+        label: user.handle.clone(),
+        ip: crate::web::client_ip(req),
     }
 }
 

@@ -253,11 +253,7 @@ pub async fn login(
             error,
         });
     }
-    let ip = req
-        .connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .to_owned();
+    let ip = crate::web::client_ip(&req);
     let login = form.login.trim().to_owned();
     let pw = std::mem::take(&mut form.password);
     let outcome = crate::db::run(&state.pool, move |conn| {

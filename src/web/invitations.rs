@@ -19,8 +19,8 @@ use crate::models::invitation::{self, Accepted, AnswerError, Invitation, Invitat
 use crate::models::org::Membership;
 use crate::models::user::User;
 use crate::state::AppState;
-use crate::web::members::{audit_actor, client_ip};
-use crate::web::{flash, fmt_time, redirect, render, Nav};
+use crate::web::members::audit_actor;
+use crate::web::{client_ip, flash, fmt_time, redirect, render, Nav};
 
 /// What the invitation page can say.
 pub enum Case {

@@ -7,7 +7,8 @@
 mod outgoing;
 
 pub use outgoing::{
-    deliver, invite, invite_form, inviter_label, parse_emails, rescind, resend, InviteForm,
+    deliver, invite, invite_form, inviter_label, inviter_label_of, parse_emails, rescind, resend,
+    InviteForm,
 };
 
 use actix_web::http::StatusCode;
@@ -23,7 +24,7 @@ use crate::models::invitation::{self, DeliveryState, Invitation};
 use crate::models::org::{MemberChangeError, Membership, Org};
 use crate::models::{now, AccountId};
 use crate::state::AppState;
-use crate::web::{denied, flash, fmt_time, is_htmx, page, redirect, render, Nav};
+use crate::web::{client_ip, denied, flash, fmt_time, is_htmx, page, redirect, render, Nav};
 
 /// Rows per page in both tables.
 pub const PER_PAGE: i64 = 50;
@@ -61,14 +62,6 @@ fn role_options() -> Vec<RoleOption> {
             },
         })
         .collect()
-}
-
-/// The request's source address, as the audit trail records it.
-pub(crate) fn client_ip(req: &HttpRequest) -> String {
-    req.connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .to_owned()
 }
 
 /// Who is acting, for the audit trail: the user and the request's source address.

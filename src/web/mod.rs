@@ -169,6 +169,53 @@ pub fn denied(d: crate::auth::policy::Denied) -> AppError {
     }
 }
 
+/// The client's address, for the sign-in throttle and the audit trail. The TCP
+/// peer's address, unless `trust_proxy` is on: then the last address in
+/// `X-Forwarded-For`, the one the proxy in front of Atrium appended (entries
+/// before it were sent by the client and prove nothing). Client-sent
+/// `Forwarded` and `X-Forwarded-For` headers never count otherwise.
+pub fn client_ip(req: &HttpRequest) -> String {
+    let peer = || {
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned())
+    };
+    let trust = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|s| s.config.trust_proxy);
+    if !trust {
+        return peer();
+    }
+    forwarded_for(req).unwrap_or_else(peer)
+}
+
+/// The last entry of the request's `X-Forwarded-For` headers, when it is an IP address.
+fn forwarded_for(req: &HttpRequest) -> Option<String> {
+    let last = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .last()?;
+    parse_ip(last).map(|ip| ip.to_string())
+}
+
+/// An IP address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `::1`, `[::1]:5678`.
+fn parse_ip(raw: &str) -> Option<std::net::IpAddr> {
+    let raw = raw.trim().trim_matches('"');
+    if let Ok(ip) = raw.parse() {
+        return Some(ip);
+    }
+    if let Ok(sock) = raw.parse::<std::net::SocketAddr>() {
+        return Some(sock.ip());
+    }
+    raw.strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.parse().ok())
+}
+
 /// Formats a timestamp for the screens.
 pub fn fmt_time(t: &chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -186,5 +233,31 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.com")), "/");
         assert_eq!(safe_next(None), "/");
         assert_eq!(urlencode("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
+    }
+
+    #[test]
+    fn forwarded_addresses_are_parsed_strictly() {
+        assert_eq!(
+            parse_ip("203.0.113.9").map(|i| i.to_string()).as_deref(),
+            Some("203.0.113.9")
+        );
+        assert_eq!(
+            parse_ip("203.0.113.9:4711")
+                .map(|i| i.to_string())
+                .as_deref(),
+            Some("203.0.113.9")
+        );
+        assert_eq!(
+            parse_ip("[2001:db8::1]:443")
+                .map(|i| i.to_string())
+                .as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            parse_ip("2001:db8::1").map(|i| i.to_string()).as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(parse_ip("unknown"), None);
+        assert_eq!(parse_ip("1.2.3.4; drop table"), None);
     }
 }

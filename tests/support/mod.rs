@@ -105,6 +105,7 @@ impl TestApp {
             invitation_ttl_days: 7,
             invite_rate_limit: 50,
             smtp_timeout_secs: 5,
+            trust_proxy: false,
         };
         tweak(&mut config);
         let state = atrium::build_state(config).expect("state");

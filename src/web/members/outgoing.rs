@@ -212,10 +212,15 @@ pub async fn invite(
 
 /// How the e-mail names the inviter: "Name (handle)", or the handle.
 pub fn inviter_label(user: &SignedIn) -> String {
-    if user.name.trim().is_empty() {
-        user.handle.clone()
+    inviter_label_of(&user.name, &user.handle)
+}
+
+/// [`inviter_label`] from a name and a handle (the API has no session).
+pub fn inviter_label_of(name: &str, handle: &str) -> String {
+    if name.trim().is_empty() {
+        handle.to_owned()
     } else {
-        format!("{} ({})", user.name.trim(), user.handle)
+        format!("{} ({handle})", name.trim())
     }
 }
 
