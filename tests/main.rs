@@ -13,6 +13,7 @@ mod apps;
 mod browser;
 mod clarifai_client;
 mod cli;
+mod client_ip;
 mod invitations;
 mod mail_smtp;
 mod members;

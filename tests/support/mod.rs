@@ -344,6 +344,25 @@ impl Client {
         page
     }
 
+    /// POSTs a form with the session's CSRF token and extra request headers.
+    pub fn post_form_with_headers(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let token = self.csrf();
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        let mut req = self.http.post(format!("{}{}", self.base, path)).form(&all);
+        for (h, v) in headers {
+            req = req.header(*h, *v);
+        }
+        let page = Page::from_response(req.send().expect("POST"));
+        self.remember_csrf(&page);
+        page
+    }
+
     /// POSTs a form as htmx (the token in the `X-CSRF-Token` header).
     pub fn htmx_post(&self, path: &str, fields: &[(&str, &str)], target: Option<&str>) -> Page {
         let token = self.csrf();
