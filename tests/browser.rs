@@ -8,7 +8,7 @@ use crate::support::browser::{runtime, Browser};
 use crate::support::TestApp;
 
 /// Signs up through the form; ends on the new user's apps, acting as them.
-async fn sign_up(b: &Browser, handle: &str) {
+pub(crate) async fn sign_up(b: &Browser, handle: &str) {
     b.goto("/signup").await;
     b.fill("#email", &format!("{handle}@example.com")).await;
     b.fill("#handle", handle).await;
@@ -22,7 +22,7 @@ async fn sign_up(b: &Browser, handle: &str) {
 }
 
 /// Opens the profile menu (the avatar in the navbar).
-async fn open_profile_menu(b: &Browser) {
+pub(crate) async fn open_profile_menu(b: &Browser) {
     b.click("[data-testid=profile-menu] > summary").await;
     b.wait_until(
         "the profile menu to open",
@@ -33,7 +33,7 @@ async fn open_profile_menu(b: &Browser) {
 }
 
 /// Waits until the htmx-loaded dialog `css` is shown as a modal dialog.
-async fn wait_for_modal(b: &Browser, css: &str) {
+pub(crate) async fn wait_for_modal(b: &Browser, css: &str) {
     b.visible(css).await;
     b.wait_until(
         &format!("{css} to be an open modal dialog"),

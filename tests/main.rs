@@ -11,6 +11,7 @@ mod api_orgs_keys;
 mod api_support;
 mod apps;
 mod browser;
+mod browser_members;
 mod clarifai_client;
 mod cli;
 mod client_ip;
