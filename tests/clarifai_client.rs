@@ -1,6 +1,8 @@
 //! The hosted platform's own Python client (`clarifai-grpc`'s JSON channel) against
 //! a running Atrium: `tests/clients/clarifai_apps.py` does PostApps, ListApps,
-//! GetApp, PatchApp and DeleteApp and checks every answer. The interpreter comes
+//! GetApp, PatchApp and DeleteApp and checks every answer; the client has no
+//! organization, member or invitation RPCs, so for those only its invitation
+//! status enum is checked against what the API sends. The interpreter comes
 //! from `ATRIUM_TEST_PYTHON` (default `python3`); without `clarifai_grpc` the test
 //! fails and says how to install it.
 
@@ -68,4 +70,51 @@ fn clarifai_grpc_json_channel_drives_the_apps_api() {
     assert_eq!(listed.app_ids(), ["client-two"]);
     let one = api.get("/v2/users/pyuser/apps/client-one");
     assert_eq!(one.code(), 11101);
+}
+
+/// The installed `clarifai-grpc` has no organization, member or invitation RPCs
+/// (no `ListOrganizationMembers`, `PostOrganizationInvitations`, ... in its
+/// `V2Stub`, and no JSON-channel routes for them), so those endpoints cannot be
+/// driven through it. What it does carry is the `OrganizationInvitationStatus`
+/// enum: every status the invitations API sends must be one of its names, so that
+/// a client parsing our JSON with it reads the status.
+#[test]
+fn clarifai_grpc_reads_every_invitation_status_the_api_sends() {
+    use atrium::models::invitation::InvitationStatus;
+    let py = python();
+    let script = r#"
+import json
+from clarifai_grpc.grpc.api import service_pb2
+print(json.dumps({"statuses": list(service_pb2.OrganizationInvitationStatus.keys())}))
+"#;
+    let out = Command::new(&py)
+        .args(["-c", script])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the Python interpreter {py:?}: {e}. {INSTALL}"));
+    assert!(
+        out.status.success(),
+        "{py} cannot read clarifai_grpc's enums:\n{}\n{INSTALL}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    let names: Vec<&str> = found["statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for status in [
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Declined,
+        InvitationStatus::Cancelled,
+        InvitationStatus::Expired,
+    ] {
+        assert!(
+            names.contains(&status.api_name()),
+            "{} is not an OrganizationInvitationStatus name: {names:?}",
+            status.api_name()
+        );
+    }
 }
