@@ -17,5 +17,6 @@ mod mail_smtp;
 mod members;
 mod orgs;
 mod policy_table;
+mod security;
 mod sessions;
 mod tokens_ui;

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod auth;
 pub mod keys;
 pub mod orgs;
+pub mod security;
 pub mod status;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -64,6 +65,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/organizations").route(post().to(orgs::create)))
             .service(
                 web::resource("/users/{user}/organizations").route(get().to(orgs::list_for_user)),
+            )
+            .service(
+                web::resource("/users/{user}/validate_password")
+                    .route(post().to(security::validate_password)),
             )
             .service(
                 web::resource("/users/{user}/keys")
