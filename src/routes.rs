@@ -38,6 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/password/rules", post().to(passwords::rules))
     .route("/password/expired", get().to(passwords::expired_page))
     .route("/password/expired", post().to(passwords::expired))
+    .route("/password/forgot", get().to(passwords::forgot_page))
+    .route("/password/forgot", post().to(passwords::forgot))
+    .route("/password/reset/{token}", get().to(passwords::reset_page))
+    .route("/password/reset/{token}", post().to(passwords::reset))
     .route("/settings/tokens", get().to(tokens::list))
     .route("/settings/tokens", post().to(tokens::create))
     .route(

@@ -419,3 +419,141 @@ fn the_api_validates_a_password_against_the_callers_policy() {
     let empty = api.post("/v2/users/me/validate_password", serde_json::json!({}));
     assert_eq!(empty.code(), 11102);
 }
+
+/// The reset links e-mailed to `email` so far (paths).
+fn reset_links(app: &TestApp, email: &str) -> Vec<String> {
+    crate::support::smtp::read_outbox(&app.dir.path().join("outbox"))
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t.contains(email)))
+        .filter_map(|m| {
+            let text = m.text();
+            let start = text.find("/password/reset/")?;
+            let rest = &text[start..];
+            let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+            Some(rest[..end].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn forgot_password_mails_a_single_use_link_without_revealing_accounts() {
+    use atrium::db::schema::password_resets;
+    let app = TestApp::start();
+    let admin = app.org_with_admin("acme", "boss");
+    assert_eq!(
+        set_policy(
+            &admin,
+            "acme",
+            &[("minimum_length", "12"), ("numeric_needed", "on")]
+        )
+        .status,
+        303
+    );
+    let login = app.client().get("/login");
+    assert_eq!(login.attr("#forgot-link", "href"), "/password/forgot");
+
+    let anon = app.client();
+    let unknown = anon.post_form("/password/forgot", &[("email", "nobody@example.com")]);
+    let known = anon.post_form("/password/forgot", &[("email", "BOSS@example.com")]);
+    assert_eq!(unknown.status, 200);
+    assert_eq!(known.status, 200);
+    assert_eq!(unknown.text("#reset-sent"), known.text("#reset-sent"));
+    let bad = anon.post_form("/password/forgot", &[("email", "not an address")]);
+    assert_eq!(bad.status, 422);
+    assert!(bad.field_error("email").is_some());
+    assert_eq!(bad.attr("#email", "value"), "not an address");
+
+    // Only the real account got mail; the stored token is a hash.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(reset_links(&app, "nobody@example.com").is_empty());
+    let links = reset_links(&app, "boss@example.com");
+    assert_eq!(links.len(), 1, "{links:?}");
+    let link = links[0].clone();
+    let token = link.trim_start_matches("/password/reset/");
+    {
+        let mut conn = app.state.pool.get().expect("conn");
+        let stored: Vec<String> = password_resets::table
+            .select(password_resets::token_hash)
+            .load(&mut *conn)
+            .expect("resets");
+        assert_eq!(stored.len(), 1);
+        assert_ne!(stored[0], token);
+        assert_eq!(stored[0].len(), 64);
+    }
+
+    let page = anon.get(&link);
+    assert_eq!(page.status, 200);
+    assert!(page.has("#reset-form"));
+    assert_eq!(
+        page.headers.get("referrer-policy").expect("policy"),
+        "no-referrer"
+    );
+    assert!(page.has("#password-rules li[data-rule=minimum_length]"));
+    let weak = anon.post_form(
+        &link,
+        &[("new_password", "short1"), ("confirm_password", "short1")],
+    );
+    assert_eq!(weak.status, 422);
+    assert!(weak
+        .field_error("new_password")
+        .expect("error")
+        .contains("at least 12"));
+    let ok = anon.post_form(
+        &link,
+        &[("new_password", STRONG), ("confirm_password", STRONG)],
+    );
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.location(), "/login");
+    // Every session of the account ended; the old password is gone.
+    assert_eq!(admin.get("/acme/account").status, 303);
+    let c = app.client();
+    assert_eq!(
+        c.post_form(
+            "/login",
+            &[("login", "boss"), ("password", "correct horse battery")]
+        )
+        .status,
+        422
+    );
+    assert_eq!(
+        c.post_form("/login", &[("login", "boss"), ("password", STRONG)])
+            .location(),
+        "/boss/apps"
+    );
+    // Single use.
+    let again = anon.get(&link);
+    assert_eq!(again.status, 410);
+    assert!(again.has("#reset-invalid"));
+    anon.get("/login"); // the reset ended the session: pick up the new CSRF token
+    assert_eq!(
+        anon.post_form(
+            &link,
+            &[("new_password", STRONG), ("confirm_password", STRONG)]
+        )
+        .status,
+        410
+    );
+
+    // A newer link kills the older one; an expired link does not work.
+    anon.post_form("/password/forgot", &[("email", "boss@example.com")]);
+    anon.post_form("/password/forgot", &[("email", "boss@example.com")]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let links = reset_links(&app, "boss@example.com");
+    assert_eq!(links.len(), 3);
+    let (older, newest) = (&links[1], &links[2]);
+    let (a, b) = (anon.get(older).status, anon.get(newest).status);
+    // The outbox order is not guaranteed: exactly one of the two works.
+    assert!((a == 410) != (b == 410), "{a} {b}");
+    let live = if a == 200 { older } else { newest };
+    {
+        let mut conn = app.state.pool.get().expect("conn");
+        diesel::update(password_resets::table)
+            .set(
+                password_resets::expires_at
+                    .eq(atrium::models::now() - chrono::Duration::minutes(1)),
+            )
+            .execute(&mut *conn)
+            .expect("expire");
+    }
+    assert_eq!(anon.get(live).status, 410);
+}
