@@ -10,6 +10,7 @@ mod api_orgs_keys;
 mod api_support;
 mod apps;
 mod browser;
+mod browser_security;
 mod clarifai_client;
 mod cli;
 mod invitations;
