@@ -4,6 +4,7 @@
 use clap::Subcommand;
 
 use crate::auth::password;
+use crate::auth::password_policy::{self, Who};
 use crate::config::Config;
 use crate::db::{self, DbConn};
 use crate::models::account::validate_handle;
@@ -49,6 +50,16 @@ pub enum AdminCommand {
     ListOrgs,
 }
 
+/// The one password checker, with its refusal as the command's error.
+fn check_password(conn: &mut DbConn, who: &Who, pw: &str) -> Result<(), String> {
+    let checked = password_policy::check(conn, who, pw).map_err(|e| e.to_string())?;
+    if checked.ok() {
+        Ok(())
+    } else {
+        Err(format!("password: {}", checked.message()))
+    }
+}
+
 fn find_user(conn: &mut DbConn, who: &str) -> Result<User, String> {
     User::find_for_login(conn, who)
         .map_err(|e| e.to_string())?
@@ -70,7 +81,13 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), String> {
         } => {
             let email = validate_email(&email)?;
             let handle = validate_handle(&handle, "a user ID")?;
-            password::check_basic(&pw).map_err(|e| format!("password: {e}"))?;
+            let who = Who {
+                handle: handle.clone(),
+                name: name.trim().to_owned(),
+                email: email.clone(),
+                ..Who::default()
+            };
+            check_password(conn, &who, &pw)?;
             let hash = password::hash(&pw)?;
             let user = User::create(
                 conn,
@@ -126,7 +143,9 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), String> {
         }
         AdminCommand::ResetPassword { user, password: pw } => {
             let user = find_user(conn, &user)?;
-            password::check_basic(&pw).map_err(|e| format!("password: {e}"))?;
+            // The organization's policy applies here too (reuse rule included).
+            let who = Who::for_user(conn, &user).map_err(|e| e.to_string())?;
+            check_password(conn, &who, &pw)?;
             let hash = password::hash(&pw)?;
             User::set_password(conn, user.id(), &hash).map_err(|e| e.to_string())?;
             println!(

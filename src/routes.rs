@@ -5,7 +5,9 @@ use actix_web::web::{self, get, post};
 use actix_web::HttpResponse;
 
 use crate::error::AppError;
-use crate::web::{account, app_page, apps, invitations, members, orgs, tokens};
+use crate::web::{
+    account, app_page, apps, invitations, members, orgs, passwords, security, tokens,
+};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,6 +35,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/settings/profile", get().to(account::profile_page))
     .route("/settings/profile", post().to(account::update_profile))
     .route("/settings/password", post().to(account::change_password))
+    .route("/password/rules", post().to(passwords::rules))
+    .route("/password/expired", get().to(passwords::expired_page))
+    .route("/password/expired", post().to(passwords::expired))
+    .route("/password/forgot", get().to(passwords::forgot_page))
+    .route("/password/forgot", post().to(passwords::forgot))
+    .route("/password/reset/{token}", get().to(passwords::reset_page))
+    .route("/password/reset/{token}", post().to(passwords::reset))
     .route("/settings/tokens", get().to(tokens::list))
     .route("/settings/tokens", post().to(tokens::create))
     .route(
@@ -68,6 +77,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/{owner}/account", post().to(orgs::update))
     .route("/{owner}/account/leave", post().to(orgs::leave))
     .route("/{owner}/account/delete", post().to(orgs::delete))
+    .route("/{owner}/account/security", get().to(security::index))
+    .route(
+        "/{owner}/account/security/password-policy",
+        post().to(security::save_policy),
+    )
     .route("/{owner}/account/members", get().to(members::index))
     .route(
         "/{owner}/account/members/invite",

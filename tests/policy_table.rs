@@ -136,6 +136,17 @@ fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
             &format!("/{ns}/account/members/invite"),
             &[("emails", "newcomer@example.com"), ("role", "org_user")],
         ),
+        Action::ViewSecurity => c.get(&format!("/{ns}/account/security")),
+        Action::ManageSecurity => c.post_form(
+            &format!("/{ns}/account/security/password-policy"),
+            &[
+                ("minimum_length", "10"),
+                ("maximum_length", "128"),
+                ("password_life_span_days", "0"),
+                ("password_reuse_epoch", "0"),
+                ("numeric_needed", "on"),
+            ],
+        ),
     };
     (p.status, p.location())
 }
@@ -155,6 +166,7 @@ fn check(w: &World, rel: Relation, action: Action, ns: &str) {
             | Action::ReadPublicApp
             | Action::ViewOrg
             | Action::ViewMembers
+            | Action::ViewSecurity
     );
     match expected {
         Decision::Allow if is_get => assert_eq!(status, 200, "{what}"),

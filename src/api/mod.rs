@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod keys;
 pub mod members;
 pub mod orgs;
+pub mod security;
 pub mod status;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -105,6 +106,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/users/{user}/organizations").route(get().to(orgs::list_for_user)),
+            )
+            .service(
+                web::resource("/users/{user}/validate_password")
+                    .route(post().to(security::validate_password)),
             )
             .service(
                 web::resource("/users/{user}/keys")

@@ -35,6 +35,8 @@ pub mod code {
     pub const CONN_METHOD_NOT_ALLOWED: u32 = 11103;
     /// An id is taken.
     pub const DATABASE_DUPLICATE_KEY: u32 = 40010;
+    /// The password breaks the password policy (the violations say which rules).
+    pub const PASSWORD_VALIDATION_FAILED: u32 = 61001;
     /// Something broke on the server.
     pub const INTERNAL_SERVER_ISSUE: u32 = 98004;
 }
@@ -52,6 +54,7 @@ pub fn description(code: u32) -> &'static str {
         code::CONN_INVALID_REQUEST => "Invalid request",
         code::CONN_METHOD_NOT_ALLOWED => "Method not allowed",
         code::DATABASE_DUPLICATE_KEY => "Duplicate key",
+        code::PASSWORD_VALIDATION_FAILED => "Password validation failed",
         code::INTERNAL_SERVER_ISSUE => "Internal server issue",
         _ => "Failure",
     }

@@ -3,5 +3,6 @@
 
 pub mod csrf;
 pub mod password;
+pub mod password_policy;
 pub mod policy;
 pub mod session;

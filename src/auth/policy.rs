@@ -157,11 +157,15 @@ pub enum Action {
     ViewMembers,
     /// Invite, resend, rescind, change roles, remove members.
     ManageMembers,
+    /// See the Security page: the password policy and identity providers.
+    ViewSecurity,
+    /// Change the password policy, identity providers and sign-in requirements.
+    ManageSecurity,
 }
 
 impl Action {
     /// Every action, in the order of the README table's columns.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::ListApps,
         Action::ReadPrivateApp,
         Action::ReadPublicApp,
@@ -176,6 +180,8 @@ impl Action {
         Action::LeaveOrg,
         Action::ViewMembers,
         Action::ManageMembers,
+        Action::ViewSecurity,
+        Action::ManageSecurity,
     ];
 
     /// The README's name for the column.
@@ -195,6 +201,8 @@ impl Action {
             Action::LeaveOrg => "leave org",
             Action::ViewMembers => "view members",
             Action::ManageMembers => "manage members",
+            Action::ViewSecurity => "view security",
+            Action::ManageSecurity => "manage security",
         }
     }
 
@@ -207,10 +215,12 @@ impl Action {
             | Action::DeleteApp
             | Action::DuplicateApp
             | Action::PinApp => "apps:write",
-            Action::ViewOrg | Action::ViewMembers => "orgs:read",
-            Action::UpdateOrg | Action::DeleteOrg | Action::LeaveOrg | Action::ManageMembers => {
-                "orgs:write"
-            }
+            Action::ViewOrg | Action::ViewMembers | Action::ViewSecurity => "orgs:read",
+            Action::UpdateOrg
+            | Action::DeleteOrg
+            | Action::LeaveOrg
+            | Action::ManageMembers
+            | Action::ManageSecurity => "orgs:write",
         }
     }
 
@@ -223,6 +233,8 @@ impl Action {
                 | Action::LeaveOrg
                 | Action::ViewMembers
                 | Action::ManageMembers
+                | Action::ViewSecurity
+                | Action::ManageSecurity
         )
     }
 }
@@ -264,8 +276,9 @@ pub fn decide(relation: Relation, action: Action) -> Decision {
 
         (Member(Role::Admin), _) => Allow,
 
-        // Only admins see and manage members; to everyone else the screen does not exist.
-        (Member(_), ViewMembers | ManageMembers) => Hidden,
+        // Only admins see and manage members and security; to everyone else the
+        // screens do not exist.
+        (Member(_), ViewMembers | ManageMembers | ViewSecurity | ManageSecurity) => Hidden,
 
         (Member(Role::OrgContributor), UpdateOrg | DeleteOrg) => Forbidden,
         (Member(Role::OrgContributor), _) => Allow,

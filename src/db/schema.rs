@@ -130,6 +130,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_policies (org_id) {
+        org_id -> BigInt,
+        minimum_length -> Integer,
+        maximum_length -> Integer,
+        upper_case_needed -> Bool,
+        lower_case_needed -> Bool,
+        numeric_needed -> Bool,
+        non_alphanumeric_needed -> Bool,
+        password_life_span_days -> Integer,
+        password_reuse_epoch -> Integer,
+        exclude_names -> Bool,
+        exclude_email -> Bool,
+        no_common_vocabs -> Bool,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    password_history (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(orgs -> accounts (id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -151,4 +190,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     signin_throttle,
     invitations,
     audit_events,
+    password_policies,
+    password_history,
+    password_resets,
 );

@@ -63,6 +63,56 @@ impl InvitationEmail {
     }
 }
 
+/// "Reset your password", with the one-time link.
+#[derive(Debug, Clone)]
+pub struct PasswordResetEmail {
+    /// The account's user ID, for the greeting.
+    pub handle: String,
+    /// Absolute link to the reset page (carries the secret token).
+    pub link: String,
+    /// When the link stops working, formatted for people.
+    pub expires: String,
+    /// The portal's address, for the footer.
+    pub public_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset/subject.txt")]
+struct ResetSubject;
+
+#[derive(Template)]
+#[template(path = "email/password_reset/body.txt")]
+struct ResetText<'a> {
+    m: &'a PasswordResetEmail,
+    public_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset/body.html")]
+struct ResetHtml<'a> {
+    m: &'a PasswordResetEmail,
+    public_url: &'a str,
+}
+
+impl PasswordResetEmail {
+    /// Renders the three parts.
+    pub fn render(&self) -> Result<Email, askama::Error> {
+        Ok(Email {
+            subject: ResetSubject.render()?.trim().to_owned(),
+            text: ResetText {
+                m: self,
+                public_url: &self.public_url,
+            }
+            .render()?,
+            html: ResetHtml {
+                m: self,
+                public_url: &self.public_url,
+            }
+            .render()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

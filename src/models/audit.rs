@@ -20,11 +20,12 @@ pub enum EventKind {
     MemberRoleChange,
     MemberRemove,
     MemberLeave,
+    PasswordPolicyUpdate,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -33,6 +34,7 @@ impl EventKind {
         EventKind::MemberRoleChange,
         EventKind::MemberRemove,
         EventKind::MemberLeave,
+        EventKind::PasswordPolicyUpdate,
     ];
 
     /// The stored name.
@@ -46,6 +48,7 @@ impl EventKind {
             EventKind::MemberRoleChange => "member.role_change",
             EventKind::MemberRemove => "member.remove",
             EventKind::MemberLeave => "member.leave",
+            EventKind::PasswordPolicyUpdate => "password_policy.update",
         }
     }
 
@@ -84,6 +87,15 @@ impl AuditTarget {
             kind: "invitation",
             id: public_id.to_owned(),
             label: email.to_owned(),
+        }
+    }
+
+    /// An organization's settings (its password policy, ...), named by handle.
+    pub fn org(id: OrgId, handle: &str) -> AuditTarget {
+        AuditTarget {
+            kind: "org",
+            id: id.0.to_string(),
+            label: handle.to_owned(),
         }
     }
 

@@ -6,6 +6,8 @@ pub mod app;
 pub mod audit;
 pub mod invitation;
 pub mod org;
+pub mod password_policy;
+pub mod password_reset;
 pub mod throttle;
 pub mod token;
 pub mod user;

@@ -132,6 +132,7 @@ impl User {
                         CreateUserError::Db(e)
                     }
                 })?;
+            crate::models::password_policy::remember(conn, UserId(id), new.password_hash)?;
             Ok(User::find(conn, UserId(id))?)
         })
     }
@@ -177,19 +178,25 @@ impl User {
         }
     }
 
-    /// Replaces the password hash and bumps the session epoch, which ends every
-    /// other session of the user. Returns the new epoch.
+    /// Replaces the password hash, remembers it in the password history, and bumps
+    /// the session epoch, which ends every other session of the user. Returns the
+    /// new epoch. The caller has checked the password with
+    /// `auth::password_policy::check`.
     pub fn set_password(conn: &mut DbConn, id: UserId, hash: &str) -> QueryResult<i64> {
-        let t = now();
-        diesel::update(users::table.find(id.0))
-            .set((
-                users::password_hash.eq(hash),
-                users::password_changed_at.eq(t),
-                users::updated_at.eq(t),
-                users::session_epoch.eq(users::session_epoch + 1_i64),
-            ))
-            .returning(users::session_epoch)
-            .get_result(conn)
+        conn.transaction(|conn| {
+            let t = now();
+            let epoch = diesel::update(users::table.find(id.0))
+                .set((
+                    users::password_hash.eq(hash),
+                    users::password_changed_at.eq(t),
+                    users::updated_at.eq(t),
+                    users::session_epoch.eq(users::session_epoch + 1_i64),
+                ))
+                .returning(users::session_epoch)
+                .get_result(conn)?;
+            crate::models::password_policy::remember(conn, id, hash)?;
+            Ok(epoch)
+        })
     }
 
     /// Updates the display name and e-mail address. Returns `Ok(false)` when the

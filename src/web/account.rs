@@ -6,14 +6,17 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::password;
+use crate::auth::password_policy::{self, RuleState, Who};
 use crate::auth::session::{self, Viewer};
 use crate::error::AppError;
 use crate::models::account::validate_handle;
+use crate::models::org::Membership;
+use crate::models::password_policy::PasswordPolicy;
 use crate::models::throttle;
 use crate::models::user::{validate_email, CreateUserError, NewUser, User};
 use crate::state::AppState;
 use crate::web::{
-    flash, invalid, invitations, page, redirect, render, safe_next, FieldErrors, Nav,
+    flash, invalid, invitations, page, passwords, redirect, render, safe_next, FieldErrors, Nav,
 };
 
 /// Longest display name accepted.
@@ -39,6 +42,8 @@ struct SignupPage {
     errors: FieldErrors,
     /// Name of the organization the invitation joins (the e-mail is locked then).
     invited_to: Option<String>,
+    /// The password rules that apply (the inviting organization's policy).
+    rules: Vec<RuleState>,
 }
 
 /// `GET /signup`
@@ -63,6 +68,7 @@ pub async fn signup_page(
         ..SignupForm::default()
     };
     let mut invited_to = None;
+    let mut org = None;
     if !token.is_empty() {
         // A closed or unknown invitation: its page says why.
         let Some(inv) = invitations::for_signup(&state, &token).await? else {
@@ -75,9 +81,12 @@ pub async fn signup_page(
         form.next = format!("/invitations/{token}");
         form.invitation = token;
         invited_to = Some(inv.org_name);
+        org = Some(inv.org_id);
     }
+    let policy = passwords::policy_for(&state, org).await?;
     page(&SignupPage {
         nav: Nav::new(&viewer),
+        rules: password_policy::rule_states(&policy, &Who::default(), None),
         form,
         errors: FieldErrors::new(),
         invited_to,
@@ -104,6 +113,7 @@ pub async fn signup(
 ) -> Result<HttpResponse, AppError> {
     let mut form = form.into_inner();
     let mut invited_to = None;
+    let mut org = None;
     if !form.invitation.is_empty() {
         // The invitation fixes the address: whatever the form says is ignored.
         let Some(inv) = invitations::for_signup(&state, &form.invitation).await? else {
@@ -111,25 +121,30 @@ pub async fn signup(
         };
         form.email = inv.email;
         invited_to = Some(inv.org_name);
+        org = Some(inv.org_id);
     }
     let mut errors = FieldErrors::new();
     let email = errors.check("email", validate_email(&form.email));
     let handle = errors.check("handle", validate_handle(&form.handle, "a user ID"));
     let name = errors.check("name", validate_display_name(&form.name));
-    errors.check("password", password::check_basic(&form.password));
-    let (Some(email), Some(handle), Some(name), true) = (email, handle, name, errors.is_empty())
-    else {
-        return invalid(&SignupPage {
-            nav: Nav::new(&viewer),
-            form,
-            errors,
-            invited_to,
-        });
+    let who = Who {
+        user: None,
+        org,
+        handle: form.handle.trim().to_lowercase(),
+        name: form.name.trim().to_owned(),
+        email: form.email.trim().to_lowercase(),
     };
-    let pw = form.password.clone();
+    let (pw, fields_ok) = (form.password.clone(), errors.is_empty());
     let result = crate::db::run(&state.pool, move |conn| {
+        // The one checker, with the inviting organization's policy.
+        let checked = password_policy::check(conn, &who, &pw)?;
+        let (Some(email), Some(handle), Some(name), true, true) =
+            (email, handle, name, fields_ok, checked.ok())
+        else {
+            return Ok(Err(checked));
+        };
         let hash = password::hash(&pw).map_err(AppError::internal)?;
-        Ok(User::create(
+        Ok(Ok(User::create(
             conn,
             NewUser {
                 handle: &handle,
@@ -137,9 +152,31 @@ pub async fn signup(
                 name: &name,
                 password_hash: &hash,
             },
-        ))
+        )))
     })
     .await?;
+    let result = match result {
+        Ok(r) => r,
+        Err(checked) => {
+            if !checked.ok() {
+                errors.add("password", checked.message());
+            }
+            let typed = Who {
+                handle: form.handle.clone(),
+                name: form.name.clone(),
+                email: form.email.clone(),
+                ..Who::default()
+            };
+            form.password.clear();
+            return invalid(&SignupPage {
+                nav: Nav::new(&viewer),
+                rules: password_policy::rule_states(&checked.policy, &typed, None),
+                form,
+                errors,
+                invited_to,
+            });
+        }
+    };
     match result {
         Ok(user) => {
             session::sign_in(&viewer.session, &user)?;
@@ -161,6 +198,11 @@ pub async fn signup(
             errors.add("handle", "This user ID is taken. Choose another.");
             invalid(&SignupPage {
                 nav: Nav::new(&viewer),
+                rules: password_policy::rule_states(
+                    &passwords::policy_for(&state, org).await?,
+                    &Who::default(),
+                    None,
+                ),
                 form,
                 errors,
                 invited_to,
@@ -173,6 +215,11 @@ pub async fn signup(
             );
             invalid(&SignupPage {
                 nav: Nav::new(&viewer),
+                rules: password_policy::rule_states(
+                    &passwords::policy_for(&state, org).await?,
+                    &Who::default(),
+                    None,
+                ),
                 form,
                 errors,
                 invited_to,
@@ -232,6 +279,8 @@ pub async fn login_page(
 
 enum LoginOutcome {
     Ok(User),
+    /// Right password, but past the policy's lifespan: a new one first.
+    Expired(User),
     Wrong,
     Locked(i64),
 }
@@ -276,6 +325,11 @@ pub async fn login(
         match (ok, user) {
             (true, Some(u)) => {
                 throttle::clear(conn, &keys[0])?;
+                let org = Membership::for_user(conn, u.id())?.map(|m| m.org_id);
+                let policy = PasswordPolicy::for_optional_org(conn, org)?;
+                if policy.is_expired(u.row.password_changed_at) {
+                    return Ok(LoginOutcome::Expired(u));
+                }
                 Ok(LoginOutcome::Ok(u))
             }
             _ => {
@@ -303,6 +357,11 @@ pub async fn login(
                 safe_next(Some(&form.next))
             };
             Ok(redirect(&req, &next))
+        }
+        LoginOutcome::Expired(user) => {
+            passwords::start_expired(&viewer.session, &user, &form.next)?;
+            tracing::info!(user_id = user.row.id, "password expired; change required");
+            Ok(redirect(&req, "/password/expired"))
         }
         LoginOutcome::Wrong => {
             tracing::info!("failed sign-in");
@@ -360,12 +419,18 @@ struct ProfilePage {
     profile: ProfileForm,
     profile_errors: FieldErrors,
     password_errors: FieldErrors,
+    /// The password rules of the user's organization.
+    rules: Vec<RuleState>,
 }
 
 /// `GET /settings/profile`
-pub async fn profile_page(viewer: Viewer) -> Result<HttpResponse, AppError> {
+pub async fn profile_page(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, AppError> {
     let user = viewer.require("/settings/profile")?;
     page(&ProfilePage {
+        rules: passwords::rules_for_user(&state, user.id).await?,
         handle: user.handle.clone(),
         profile: ProfileForm {
             name: user.name.clone(),
@@ -392,6 +457,7 @@ pub async fn update_profile(
     let (Some(name), Some(email)) = (name, email) else {
         return invalid(&ProfilePage {
             nav: Nav::new(&viewer),
+            rules: passwords::rules_for_user(&state, user.id).await?,
             handle: user.handle,
             profile: form,
             profile_errors: errors,
@@ -407,6 +473,7 @@ pub async fn update_profile(
         errors.add("email", "Another account uses this email address.");
         return invalid(&ProfilePage {
             nav: Nav::new(&viewer),
+            rules: passwords::rules_for_user(&state, user.id).await?,
             handle: user.handle,
             profile: form,
             profile_errors: errors,
@@ -427,20 +494,24 @@ pub async fn change_password(
     let user = viewer.require("/settings/profile")?.clone();
     let form = form.into_inner();
     let mut errors = FieldErrors::new();
-    errors.check("new_password", password::check_basic(&form.new_password));
     if form.new_password != form.confirm_password {
         errors.add("confirm_password", "The two new passwords differ.");
     }
     let id = user.id;
     let (current, new) = (form.current_password.clone(), form.new_password.clone());
-    let check_only = !errors.is_empty();
+    let confirm_ok = errors.is_empty();
     let result = crate::db::run(&state.pool, move |conn| {
         let stored = User::find(conn, id)?;
         if !password::verify(&current, &stored.row.password_hash) {
-            return Ok(Err("current"));
+            return Ok(Err(PasswordRefusal::Current));
         }
-        if check_only {
-            return Ok(Err("rules"));
+        let who = Who::for_user(conn, &stored)?;
+        let checked = password_policy::check(conn, &who, &new)?;
+        if !checked.ok() {
+            return Ok(Err(PasswordRefusal::Policy(checked.message())));
+        }
+        if !confirm_ok {
+            return Ok(Err(PasswordRefusal::Confirm));
         }
         let hash = password::hash(&new).map_err(AppError::internal)?;
         Ok(Ok(User::set_password(conn, id, &hash)?))
@@ -456,9 +527,13 @@ pub async fn change_password(
             );
             Ok(redirect(&req, "/settings/profile"))
         }
-        Err(which) => {
-            if which == "current" {
-                errors.add("current_password", "This is not your current password.");
+        Err(why) => {
+            match why {
+                PasswordRefusal::Current => {
+                    errors.add("current_password", "This is not your current password.")
+                }
+                PasswordRefusal::Policy(m) => errors.add("new_password", m),
+                PasswordRefusal::Confirm => {}
             }
             invalid(&ProfilePage {
                 nav: Nav::new(&viewer),
@@ -466,10 +541,18 @@ pub async fn change_password(
                     name: user.name.clone(),
                     email: user.email.clone(),
                 },
+                rules: passwords::rules_for_user(&state, user.id).await?,
                 handle: user.handle,
                 profile_errors: FieldErrors::new(),
                 password_errors: errors,
             })
         }
     }
+}
+
+/// Why a password change was refused.
+enum PasswordRefusal {
+    Current,
+    Policy(String),
+    Confirm,
 }

@@ -162,6 +162,7 @@ struct MembersPage {
     nav: Nav,
     org: Org,
     show_members: bool,
+    show_security: bool,
     q: String,
     members: Vec<MemberRow>,
     page: i64,
@@ -277,12 +278,19 @@ async fn show(
             },
         );
     }
+    let show_security = can(
+        &viewer.actor,
+        Action::ViewSecurity,
+        Target::Org(AccountId(org.id.0)),
+    )
+    .is_ok();
     render(
         status,
         &MembersPage {
             nav: Nav::new(viewer),
             org,
             show_members: true,
+            show_security,
             q,
             members: l.members,
             page,

@@ -8,6 +8,8 @@ pub mod apps;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod passwords;
+pub mod security;
 pub mod tokens;
 
 use std::collections::BTreeMap;

@@ -194,6 +194,8 @@ struct AccountPage {
     can_delete: bool,
     /// The settings menu links to Members (admins only).
     show_members: bool,
+    /// The settings menu links to Security (admins only).
+    show_security: bool,
     is_last_admin: bool,
     successors: Vec<Member>,
     form: OrgForm,
@@ -251,6 +253,7 @@ fn account_page(
         can_edit: can(actor, Action::UpdateOrg, target).is_ok(),
         can_delete: can(actor, Action::DeleteOrg, target).is_ok(),
         show_members: can(actor, Action::ViewMembers, target).is_ok(),
+        show_security: can(actor, Action::ViewSecurity, target).is_ok(),
         is_last_admin: ctx.membership.role == Role::Admin && admins <= 1,
         successors: ctx
             .members

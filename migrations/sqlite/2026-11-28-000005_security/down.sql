@@ -1,0 +1,3 @@
+DROP TABLE password_resets;
+DROP TABLE password_history;
+DROP TABLE password_policies;
