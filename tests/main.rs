@@ -7,3 +7,4 @@ mod support;
 mod accounts;
 mod apps;
 mod orgs;
+mod query_count;

@@ -139,6 +139,10 @@ pub fn connect(url: &str, max_size: u32, queries: Arc<AtomicU64>) -> Result<Pool
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
+        // A PostgreSQL connection can be cut by the server or the network, so it is
+        // checked (`SELECT 1`) before each use; a SQLite connection is a file in
+        // this process and cannot go stale, so it is not.
+        .test_on_check_out(backend == Backend::Postgres)
         .build(manager)
         .map_err(|e| format!("cannot open the database pool: {e}"))
 }

@@ -201,15 +201,21 @@ pub fn escape_like(s: &str) -> String {
 
 type BoxedApps<'a> = apps::BoxedQuery<'a, crate::db::MultiBackend>;
 
-fn filtered<'a>(q: &ListQuery) -> BoxedApps<'a> {
-    let mut query = apps::table
-        .filter(apps::owner_id.eq(q.owner.0))
-        .into_boxed();
+/// The LIKE pattern of the query's search (lower-cased, wildcards escaped), if any.
+fn search_pattern(q: &ListQuery) -> Option<String> {
+    q.search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", escape_like(&s.to_lowercase())))
+}
+
+/// Adds the visibility and search conditions of the query.
+fn filtered<'a>(mut query: BoxedApps<'a>, q: &ListQuery) -> BoxedApps<'a> {
     if q.scope == ListScope::PublicOnly {
         query = query.filter(apps::visibility.eq("public"));
     }
-    if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&s.to_lowercase()));
+    if let Some(pattern) = search_pattern(q) {
         query = query.filter(
             apps::name_lower
                 .like(pattern.clone())
@@ -229,6 +235,25 @@ fn sorted<'a>(query: BoxedApps<'a>, sort: SortBy, ascending: bool) -> BoxedApps<
         (SortBy::Created, true) => query.order((apps::created_at.asc(), apps::id.asc())),
         (SortBy::Created, false) => query.order((apps::created_at.desc(), apps::id.desc())),
     }
+}
+
+/// The user's pinned apps among the owner's, filtered and sorted like the page.
+///
+/// The owner is compared as `owner_id + 0` on purpose: an expression cannot use
+/// the `(owner_id, ...)` indexes, so the database starts from the user's few pins
+/// (the `app_pins` primary key) and sorts them, instead of walking every app of
+/// the owner in index order to pick the pinned ones out (10,000 rows for 3 pins).
+fn pinned_apps(conn: &mut DbConn, q: &ListQuery, user: UserId) -> QueryResult<Vec<App>> {
+    let pins = app_pins::table
+        .filter(app_pins::user_id.eq(user.0))
+        .select(app_pins::app_id);
+    let query = apps::table
+        .filter((apps::owner_id + 0_i64).eq(q.owner.0))
+        .filter(apps::id.eq_any(pins))
+        .into_boxed();
+    sorted(filtered(query, q), q.sort, q.ascending)
+        .select(App::as_select())
+        .load(conn)
 }
 
 impl App {
@@ -341,36 +366,36 @@ impl App {
         App::create(conn, owner, new_handle, &fields, Some(by))
     }
 
-    /// One page of the owner's apps as the query describes: a fixed number of
-    /// queries whatever the number of apps (pins, then the page).
+    /// One page of the owner's apps as the query describes, in a fixed number of
+    /// statements whatever the number of apps: the viewer's matching pins (page 1
+    /// only), then the page with the pins left out (a subquery, so the statement's
+    /// text does not change with the number of pins).
     pub fn list(conn: &mut DbConn, q: &ListQuery) -> QueryResult<AppPage> {
         if q.scope == ListScope::None {
             return Ok(AppPage::default());
         }
         let per_page = q.per_page.clamp(1, 1000);
         let page = q.page.max(1);
-        let pinned_ids: Vec<i64> = match q.pins_of {
-            Some(user) => app_pins::table
-                .inner_join(apps::table)
-                .filter(app_pins::user_id.eq(user.0))
+        let pinned = match q.pins_of {
+            Some(user) if page == 1 => pinned_apps(conn, q, user)?,
+            _ => Vec::new(),
+        };
+        let mut rest = filtered(
+            apps::table
                 .filter(apps::owner_id.eq(q.owner.0))
-                .select(app_pins::app_id)
-                .load(conn)?,
-            None => Vec::new(),
-        };
-        let pinned = if page == 1 && !pinned_ids.is_empty() {
-            sorted(filtered(q), q.sort, q.ascending)
-                .filter(apps::id.eq_any(pinned_ids.clone()))
-                .select(App::as_select())
-                .load(conn)?
-        } else {
-            Vec::new()
-        };
-        let mut rest = sorted(filtered(q), q.sort, q.ascending);
-        if !pinned_ids.is_empty() {
-            rest = rest.filter(apps::id.ne_all(pinned_ids));
+                .into_boxed(),
+            q,
+        );
+        if let Some(user) = q.pins_of {
+            rest = rest.filter(
+                apps::id.ne_all(
+                    app_pins::table
+                        .filter(app_pins::user_id.eq(user.0))
+                        .select(app_pins::app_id),
+                ),
+            );
         }
-        let mut items: Vec<App> = rest
+        let mut items: Vec<App> = sorted(rest, q.sort, q.ascending)
             .offset((page - 1).saturating_mul(per_page))
             .limit(per_page + 1)
             .select(App::as_select())

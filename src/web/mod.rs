@@ -29,10 +29,16 @@ const FLASH: &str = "flash";
 impl Nav {
     /// Builds the layout context and takes the pending flash message.
     pub fn new(viewer: &Viewer) -> Nav {
-        let flash = viewer
-            .session
-            .remove_as::<String>(FLASH)
-            .and_then(Result::ok);
+        // `remove` marks the session changed even when the key is absent, which
+        // would re-encrypt and re-send the session cookie on every page view.
+        let flash = if viewer.session.contains_key(FLASH) {
+            viewer
+                .session
+                .remove_as::<String>(FLASH)
+                .and_then(Result::ok)
+        } else {
+            None
+        };
         Nav {
             user: viewer.user.clone(),
             csrf: viewer.csrf.clone(),
