@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod app_search;
 mod apps;
 mod orgs;
 mod query_count;

@@ -256,6 +256,57 @@ fn pinned_apps(conn: &mut DbConn, q: &ListQuery, user: UserId) -> QueryResult<Ve
         .load(conn)
 }
 
+/// The FTS5 trigram index of `apps (name_lower, handle)`: SQLite only (created by
+/// the SQLite migration `apps_search`, kept in step by triggers), so it is declared
+/// here rather than in the shared `schema.rs`.
+mod fts {
+    diesel::table! {
+        apps_search (rowid) {
+            rowid -> BigInt,
+            /// The hidden column named after the table, the left side of `MATCH`.
+            #[sql_name = "apps_search"]
+            document -> Text,
+        }
+    }
+    diesel::infix_operator!(Matches, " MATCH ");
+}
+
+/// At most this many index hits, a search reads its candidates by id; more hits
+/// mean a common term, for which walking the owner's apps in page order finds a
+/// page of matches quickly (the plain LIKE filter).
+const SEARCH_BY_ID_MAX: i64 = 200;
+
+/// For a search of 3 characters or more on SQLite: the ids of every app (of any
+/// owner) whose name or id may contain the term, when there are few. The trigram
+/// index finds a superset of the LIKE matches (it folds case the same way or more),
+/// and the LIKE filter still decides, so results are exactly those of LIKE alone.
+/// `None`: search with the LIKE filter alone.
+fn search_hits(conn: &mut DbConn, q: &ListQuery) -> QueryResult<Option<Vec<i64>>> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(None);
+    }
+    let Some(term) = q
+        .search
+        .as_deref()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| t.chars().count() >= 3 && !t.contains('\0'))
+    else {
+        return Ok(None);
+    };
+    // One FTS5 phrase: inside double quotes every character is literal except `"`,
+    // written twice; with the trigram tokenizer a phrase matches as a substring.
+    let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+    let ids: Vec<i64> = fts::apps_search::table
+        .filter(fts::Matches::new(
+            fts::apps_search::document,
+            phrase.into_sql::<diesel::sql_types::Text>(),
+        ))
+        .select(fts::apps_search::rowid)
+        .limit(SEARCH_BY_ID_MAX + 1)
+        .load(conn)?;
+    Ok((ids.len() as i64 <= SEARCH_BY_ID_MAX).then_some(ids))
+}
+
 impl App {
     /// Creates an app owned by `owner`, in one transaction with the owner's app count.
     pub fn create(
@@ -368,8 +419,9 @@ impl App {
 
     /// One page of the owner's apps as the query describes, in a fixed number of
     /// statements whatever the number of apps: the viewer's matching pins (page 1
-    /// only), then the page with the pins left out (a subquery, so the statement's
-    /// text does not change with the number of pins).
+    /// only), the search index's candidates (SQLite, terms of 3+ characters), then
+    /// the page with the pins left out (a subquery, so the statement's text does not
+    /// change with the number of pins).
     pub fn list(conn: &mut DbConn, q: &ListQuery) -> QueryResult<AppPage> {
         if q.scope == ListScope::None {
             return Ok(AppPage::default());
@@ -380,12 +432,18 @@ impl App {
             Some(user) if page == 1 => pinned_apps(conn, q, user)?,
             _ => Vec::new(),
         };
-        let mut rest = filtered(
-            apps::table
+        let base = match search_hits(conn, q)? {
+            // A rare term: read its few candidates by id (`owner_id + 0`, as for the
+            // pins, keeps the database from walking the owner's index instead).
+            Some(ids) => apps::table
+                .filter((apps::owner_id + 0_i64).eq(q.owner.0))
+                .filter(apps::id.eq_any(ids))
+                .into_boxed(),
+            None => apps::table
                 .filter(apps::owner_id.eq(q.owner.0))
                 .into_boxed(),
-            q,
-        );
+        };
+        let mut rest = filtered(base, q);
         if let Some(user) = q.pins_of {
             rest = rest.filter(
                 apps::id.ne_all(
