@@ -174,7 +174,17 @@ pub fn denied(d: crate::auth::policy::Denied) -> AppError {
 
 /// Formats a timestamp for the screens.
 pub fn fmt_time(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written out rather than with a `format` string, which is parsed on every call
+    // (a listing formats one time per card).
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 #[cfg(test)]
@@ -189,5 +199,14 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.com")), "/");
         assert_eq!(safe_next(None), "/");
         assert_eq!(urlencode("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
+    }
+
+    #[test]
+    fn times_are_formatted_to_the_minute() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 3, 7)
+            .and_then(|d| d.and_hms_micro_opt(4, 5, 59, 123_456))
+            .expect("valid time");
+        assert_eq!(fmt_time(&t), "2026-03-07 04:05 UTC");
+        assert_eq!(fmt_time(&t), t.format("%Y-%m-%d %H:%M UTC").to_string());
     }
 }
