@@ -8,12 +8,15 @@ use std::pin::Pin;
 use actix_session::{Session, SessionExt};
 use actix_web::{web, FromRequest, HttpRequest};
 
-use crate::auth::policy::{Actor, ActorUser};
+use diesel::prelude::*;
+
+use crate::auth::policy::{Actor, ActorUser, Role};
+use crate::db::DbConn;
 use crate::error::AppError;
 use crate::models::invitation::{self, Invitation};
 use crate::models::org::Membership;
-use crate::models::user::User;
-use crate::models::{AccountId, UserId};
+use crate::models::user::{User, UserRow};
+use crate::models::{AccountId, OrgId, UserId};
 use crate::state::AppState;
 
 const UID: &str = "uid";
@@ -134,6 +137,50 @@ pub fn sign_out(session: &Session) {
     session.purge();
 }
 
+/// The user with their membership (and its org's handle and name) in one statement:
+/// this runs on every signed-in request, so it is one round trip, not two.
+fn load_user(conn: &mut DbConn, id: UserId) -> QueryResult<Option<(User, Option<Membership>)>> {
+    use crate::db::schema::{accounts, memberships, orgs, users};
+    let org_accounts = diesel::alias!(accounts as org_accounts);
+    let row = users::table
+        .inner_join(accounts::table)
+        .left_join(memberships::table.on(memberships::user_id.eq(users::id)))
+        .left_join(orgs::table.on(orgs::id.eq(memberships::org_id)))
+        .left_join(org_accounts.on(org_accounts.field(accounts::id).eq(orgs::id)))
+        .filter(users::id.eq(id.0))
+        .select((
+            UserRow::as_select(),
+            accounts::handle,
+            memberships::org_id.nullable(),
+            org_accounts.field(accounts::handle).nullable(),
+            orgs::name.nullable(),
+            memberships::role.nullable(),
+        ))
+        .first::<(
+            UserRow,
+            String,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )>(conn)
+        .optional()?;
+    Ok(
+        row.map(|(row, handle, org_id, org_handle, org_name, role)| {
+            let membership = match (org_id, org_handle, org_name, role) {
+                (Some(org_id), Some(org_handle), Some(org_name), Some(role)) => Some(Membership {
+                    org_id: OrgId(org_id),
+                    org_handle,
+                    org_name,
+                    role: Role::parse(&role).unwrap_or(Role::OrgUser),
+                }),
+                _ => None,
+            };
+            (User { row, handle }, membership)
+        }),
+    )
+}
+
 impl FromRequest for Viewer {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Viewer, AppError>>>>;
@@ -159,15 +206,11 @@ impl FromRequest for Viewer {
                 .unwrap_or(None)
                 .unwrap_or(false);
             let loaded = crate::db::run(&state.pool, move |conn| {
-                let user = match User::find(conn, UserId(uid)) {
-                    Ok(u) => u,
-                    Err(diesel::result::Error::NotFound) => return Ok(None),
-                    Err(e) => return Err(e.into()),
-                };
-                if user.row.session_epoch != epoch {
+                let Some((user, membership)) = load_user(conn, UserId(uid))?
+                    .filter(|(user, _)| user.row.session_epoch == epoch)
+                else {
                     return Ok(None);
-                }
-                let membership = Membership::for_user(conn, user.id())?;
+                };
                 let invitations = invitation::open_for_user(conn, user.id())?;
                 Ok(Some((user, membership, invitations)))
             })

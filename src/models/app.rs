@@ -60,7 +60,13 @@ impl App {
     }
 
     pub fn visibility(&self) -> Visibility {
-        Visibility::parse(&self.visibility).unwrap_or(Visibility::Private)
+        // Stored values are exactly these (a CHECK constraint); the policy asks for
+        // every card of a listing, so they are compared without allocating.
+        match self.visibility.as_str() {
+            "public" => Visibility::Public,
+            "private" => Visibility::Private,
+            other => Visibility::parse(other).unwrap_or(Visibility::Private),
+        }
     }
 
     pub fn is_public(&self) -> bool {
@@ -201,15 +207,21 @@ pub fn escape_like(s: &str) -> String {
 
 type BoxedApps<'a> = apps::BoxedQuery<'a, crate::db::MultiBackend>;
 
-fn filtered<'a>(q: &ListQuery) -> BoxedApps<'a> {
-    let mut query = apps::table
-        .filter(apps::owner_id.eq(q.owner.0))
-        .into_boxed();
+/// The LIKE pattern of the query's search (lower-cased, wildcards escaped), if any.
+fn search_pattern(q: &ListQuery) -> Option<String> {
+    q.search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", escape_like(&s.to_lowercase())))
+}
+
+/// Adds the visibility and search conditions of the query.
+fn filtered<'a>(mut query: BoxedApps<'a>, q: &ListQuery) -> BoxedApps<'a> {
     if q.scope == ListScope::PublicOnly {
         query = query.filter(apps::visibility.eq("public"));
     }
-    if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&s.to_lowercase()));
+    if let Some(pattern) = search_pattern(q) {
         query = query.filter(
             apps::name_lower
                 .like(pattern.clone())
@@ -229,6 +241,76 @@ fn sorted<'a>(query: BoxedApps<'a>, sort: SortBy, ascending: bool) -> BoxedApps<
         (SortBy::Created, true) => query.order((apps::created_at.asc(), apps::id.asc())),
         (SortBy::Created, false) => query.order((apps::created_at.desc(), apps::id.desc())),
     }
+}
+
+/// The user's pinned apps among the owner's, filtered and sorted like the page.
+///
+/// The owner is compared as `owner_id + 0` on purpose: an expression cannot use
+/// the `(owner_id, ...)` indexes, so the database starts from the user's few pins
+/// (the `app_pins` primary key) and sorts them, instead of walking every app of
+/// the owner in index order to pick the pinned ones out (10,000 rows for 3 pins).
+fn pinned_apps(conn: &mut DbConn, q: &ListQuery, user: UserId) -> QueryResult<Vec<App>> {
+    let pins = app_pins::table
+        .filter(app_pins::user_id.eq(user.0))
+        .select(app_pins::app_id);
+    let query = apps::table
+        .filter((apps::owner_id + 0_i64).eq(q.owner.0))
+        .filter(apps::id.eq_any(pins))
+        .into_boxed();
+    sorted(filtered(query, q), q.sort, q.ascending)
+        .select(App::as_select())
+        .load(conn)
+}
+
+/// The FTS5 trigram index of `apps (name_lower, handle)`: SQLite only (created by
+/// the SQLite migration `apps_search`, kept in step by triggers), so it is declared
+/// here rather than in the shared `schema.rs`.
+mod fts {
+    diesel::table! {
+        apps_search (rowid) {
+            rowid -> BigInt,
+            /// The hidden column named after the table, the left side of `MATCH`.
+            #[sql_name = "apps_search"]
+            document -> Text,
+        }
+    }
+    diesel::infix_operator!(Matches, " MATCH ");
+}
+
+/// At most this many index hits, a search reads its candidates by id; more hits
+/// mean a common term, for which walking the owner's apps in page order finds a
+/// page of matches quickly (the plain LIKE filter).
+const SEARCH_BY_ID_MAX: i64 = 200;
+
+/// For a search of 3 characters or more on SQLite: the ids of every app (of any
+/// owner) whose name or id may contain the term, when there are few. The trigram
+/// index finds a superset of the LIKE matches (it folds case the same way or more),
+/// and the LIKE filter still decides, so results are exactly those of LIKE alone.
+/// `None`: search with the LIKE filter alone.
+fn search_hits(conn: &mut DbConn, q: &ListQuery) -> QueryResult<Option<Vec<i64>>> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(None);
+    }
+    let Some(term) = q
+        .search
+        .as_deref()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| t.chars().count() >= 3 && !t.contains('\0'))
+    else {
+        return Ok(None);
+    };
+    // One FTS5 phrase: inside double quotes every character is literal except `"`,
+    // written twice; with the trigram tokenizer a phrase matches as a substring.
+    let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+    let ids: Vec<i64> = fts::apps_search::table
+        .filter(fts::Matches::new(
+            fts::apps_search::document,
+            phrase.into_sql::<diesel::sql_types::Text>(),
+        ))
+        .select(fts::apps_search::rowid)
+        .limit(SEARCH_BY_ID_MAX + 1)
+        .load(conn)?;
+    Ok((ids.len() as i64 <= SEARCH_BY_ID_MAX).then_some(ids))
 }
 
 impl App {
@@ -341,36 +423,43 @@ impl App {
         App::create(conn, owner, new_handle, &fields, Some(by))
     }
 
-    /// One page of the owner's apps as the query describes: a fixed number of
-    /// queries whatever the number of apps (pins, then the page).
+    /// One page of the owner's apps as the query describes, in a fixed number of
+    /// statements whatever the number of apps: the viewer's matching pins (page 1
+    /// only), the search index's candidates (SQLite, terms of 3+ characters), then
+    /// the page with the pins left out (a subquery, so the statement's text does not
+    /// change with the number of pins).
     pub fn list(conn: &mut DbConn, q: &ListQuery) -> QueryResult<AppPage> {
         if q.scope == ListScope::None {
             return Ok(AppPage::default());
         }
         let per_page = q.per_page.clamp(1, 1000);
         let page = q.page.max(1);
-        let pinned_ids: Vec<i64> = match q.pins_of {
-            Some(user) => app_pins::table
-                .inner_join(apps::table)
-                .filter(app_pins::user_id.eq(user.0))
+        let pinned = match q.pins_of {
+            Some(user) if page == 1 => pinned_apps(conn, q, user)?,
+            _ => Vec::new(),
+        };
+        let base = match search_hits(conn, q)? {
+            // A rare term: read its few candidates by id (`owner_id + 0`, as for the
+            // pins, keeps the database from walking the owner's index instead).
+            Some(ids) => apps::table
+                .filter((apps::owner_id + 0_i64).eq(q.owner.0))
+                .filter(apps::id.eq_any(ids))
+                .into_boxed(),
+            None => apps::table
                 .filter(apps::owner_id.eq(q.owner.0))
-                .select(app_pins::app_id)
-                .load(conn)?,
-            None => Vec::new(),
+                .into_boxed(),
         };
-        let pinned = if page == 1 && !pinned_ids.is_empty() {
-            sorted(filtered(q), q.sort, q.ascending)
-                .filter(apps::id.eq_any(pinned_ids.clone()))
-                .select(App::as_select())
-                .load(conn)?
-        } else {
-            Vec::new()
-        };
-        let mut rest = sorted(filtered(q), q.sort, q.ascending);
-        if !pinned_ids.is_empty() {
-            rest = rest.filter(apps::id.ne_all(pinned_ids));
+        let mut rest = filtered(base, q);
+        if let Some(user) = q.pins_of {
+            rest = rest.filter(
+                apps::id.ne_all(
+                    app_pins::table
+                        .filter(app_pins::user_id.eq(user.0))
+                        .select(app_pins::app_id),
+                ),
+            );
         }
-        let mut items: Vec<App> = rest
+        let mut items: Vec<App> = sorted(rest, q.sort, q.ascending)
             .offset((page - 1).saturating_mul(per_page))
             .limit(per_page + 1)
             .select(App::as_select())

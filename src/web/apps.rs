@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::policy::{can, list_scope, Action, Target};
+use crate::auth::policy::{can, list_scope, Action, Actor, Target};
 use crate::auth::session::Viewer;
 use crate::error::AppError;
 use crate::models::account::{validate_handle, Owner};
@@ -15,6 +15,7 @@ use crate::models::app::{
     Visibility,
 };
 use crate::models::user::User;
+use crate::models::AccountId;
 use crate::state::AppState;
 use crate::web::{
     denied, flash, invalid, is_htmx, page, redirect, render, urlencode, FieldErrors, Nav,
@@ -199,7 +200,21 @@ fn cards(viewer: &Viewer, page: AppPage) -> Vec<Card> {
         .collect()
 }
 
-/// Renders the listing (whole page, or the results block for htmx).
+/// The page request for `owner`'s apps as `viewer` may see them.
+fn list_query(actor: &Actor, owner: AccountId, listing: &Listing) -> ListQuery {
+    ListQuery {
+        owner,
+        scope: list_scope(actor, owner),
+        search: Some(listing.q.clone()).filter(|q| !q.is_empty()),
+        sort: listing.sort,
+        ascending: listing.ascending,
+        page: listing.page,
+        per_page: PER_PAGE,
+        pins_of: actor.user.as_ref().map(|u| u.id),
+    }
+}
+
+/// Loads and renders the listing of a known owner (after a pin, for htmx).
 async fn show_list(
     req: &HttpRequest,
     state: &AppState,
@@ -208,17 +223,19 @@ async fn show_list(
     listing: Listing,
 ) -> Result<HttpResponse, AppError> {
     can(&viewer.actor, Action::ListApps, Target::Owner(owner.id)).map_err(denied)?;
-    let query = ListQuery {
-        owner: owner.id,
-        scope: list_scope(&viewer.actor, owner.id),
-        search: Some(listing.q.clone()).filter(|q| !q.is_empty()),
-        sort: listing.sort,
-        ascending: listing.ascending,
-        page: listing.page,
-        per_page: PER_PAGE,
-        pins_of: viewer.user.as_ref().map(|u| u.id),
-    };
+    let query = list_query(&viewer.actor, owner.id, &listing);
     let result = crate::db::run(&state.pool, move |conn| Ok(App::list(conn, &query)?)).await?;
+    render_list(req, viewer, owner, listing, result)
+}
+
+/// Renders the listing (whole page, or the results block for htmx).
+fn render_list(
+    req: &HttpRequest,
+    viewer: &Viewer,
+    owner: Owner,
+    listing: Listing,
+    result: AppPage,
+) -> Result<HttpResponse, AppError> {
     let has_next = result.has_next;
     let cards = cards(viewer, result);
     let view = viewer
@@ -258,7 +275,8 @@ async fn show_list(
     }
 }
 
-/// `GET /{owner}/apps`
+/// `GET /{owner}/apps`: the owner, the policy decision and the page in one trip
+/// to the database (this is the busiest page).
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -266,9 +284,18 @@ pub async fn list(
     path: web::Path<String>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let owner = find_owner(&state, &path).await?;
-    let listing = Listing::parse(&params).map_err(AppError::BadRequest)?;
-    show_list(&req, &state, &viewer, owner, listing).await
+    let handle = path.into_inner();
+    let parsed = Listing::parse(&params);
+    let actor = viewer.actor.clone();
+    let (owner, listing, result) = crate::db::run(&state.pool, move |conn| {
+        let owner = Owner::find_by_handle(conn, &handle)?.ok_or(AppError::NotFound)?;
+        let listing = parsed.map_err(AppError::BadRequest)?;
+        can(&actor, Action::ListApps, Target::Owner(owner.id)).map_err(denied)?;
+        let result = App::list(conn, &list_query(&actor, owner.id, &listing))?;
+        Ok((owner, listing, result))
+    })
+    .await?;
+    render_list(&req, &viewer, owner, listing, result)
 }
 
 /// `GET /{owner}`: the owner's profile is their apps.

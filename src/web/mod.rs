@@ -34,10 +34,16 @@ const FLASH: &str = "flash";
 impl Nav {
     /// Builds the layout context and takes the pending flash message.
     pub fn new(viewer: &Viewer) -> Nav {
-        let flash = viewer
-            .session
-            .remove_as::<String>(FLASH)
-            .and_then(Result::ok);
+        // `remove` marks the session changed even when the key is absent, which
+        // would re-encrypt and re-send the session cookie on every page view.
+        let flash = if viewer.session.contains_key(FLASH) {
+            viewer
+                .session
+                .remove_as::<String>(FLASH)
+                .and_then(Result::ok)
+        } else {
+            None
+        };
         Nav {
             user: viewer.user.clone(),
             csrf: viewer.csrf.clone(),
@@ -220,7 +226,17 @@ fn parse_ip(raw: &str) -> Option<std::net::IpAddr> {
 
 /// Formats a timestamp for the screens.
 pub fn fmt_time(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written out rather than with a `format` string, which is parsed on every call
+    // (a listing formats one time per card).
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 #[cfg(test)]
@@ -261,5 +277,14 @@ mod tests {
         );
         assert_eq!(parse_ip("unknown"), None);
         assert_eq!(parse_ip("1.2.3.4; drop table"), None);
+    }
+
+    #[test]
+    fn times_are_formatted_to_the_minute() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 3, 7)
+            .and_then(|d| d.and_hms_micro_opt(4, 5, 59, 123_456))
+            .expect("valid time");
+        assert_eq!(fmt_time(&t), "2026-03-07 04:05 UTC");
+        assert_eq!(fmt_time(&t), t.format("%Y-%m-%d %H:%M UTC").to_string());
     }
 }

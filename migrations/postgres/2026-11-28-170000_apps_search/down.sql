@@ -1,0 +1,1 @@
+COMMENT ON COLUMN apps.name_lower IS NULL;
