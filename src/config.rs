@@ -28,6 +28,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// 64-byte key that signs and encrypts session cookies.
     pub session_key: Vec<u8>,
+    /// Background job workers (training) this instance runs; 0 for a web-only instance.
+    pub job_workers: usize,
 }
 
 /// The optional TOML file; every key mirrors an environment variable.
@@ -42,6 +44,7 @@ struct FileConfig {
     mail_from: Option<String>,
     public_url: Option<String>,
     db_pool_size: Option<u32>,
+    job_workers: Option<usize>,
 }
 
 /// Overrides given on the command line (they beat the environment and the file).
@@ -103,6 +106,12 @@ impl Config {
                 .map_err(|_| format!("ATRIUM_DB_POOL_SIZE must be a number, not {v:?}"))?,
             None => file.db_pool_size.unwrap_or(16),
         };
+        let job_workers = match env("ATRIUM_JOB_WORKERS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("ATRIUM_JOB_WORKERS must be a number, not {v:?}"))?,
+            None => file.job_workers.unwrap_or(1),
+        };
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| format!("cannot create data folder {}: {e}", data_dir.display()))?;
         let session_key = load_or_create_key(&data_dir.join("session.key"))?;
@@ -116,6 +125,7 @@ impl Config {
                 .unwrap_or_else(|| "Atrium <atrium@localhost>".to_owned()),
             public_url,
             db_pool_size,
+            job_workers,
             database_url,
             data_dir,
             session_key,

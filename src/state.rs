@@ -1,15 +1,22 @@
 //! The application state every handler receives: configuration, the database
-//! pool and the counters behind `/metrics`.
+//! pool, the counters behind `/metrics`, the cache of trained models and the
+//! signal that wakes the job workers.
 
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::Pool;
 use crate::metrics::Metrics;
+use crate::ml::cache::ModelCache;
+use crate::worker::JobSignal;
 
 /// Shared by every worker (behind `web::Data`).
 pub struct AppState {
     pub config: Config,
     pub pool: Pool,
     pub metrics: Arc<Metrics>,
+    /// Trained models kept in memory (bounded, least recently used goes first).
+    pub models: ModelCache,
+    /// Wakes this instance's job workers when a job is queued.
+    pub jobs: Arc<JobSignal>,
 }

@@ -131,6 +131,7 @@ fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
         ),
         Action::DeleteOrg => c.post_form(&format!("/{ns}/account/delete"), &[("confirm", ns)]),
         Action::LeaveOrg => c.post_form(&format!("/{ns}/account/leave"), &[]),
+        content => panic!("{content:?} is walked by tests/content_policy.rs"),
     };
     (p.status, p.location())
 }

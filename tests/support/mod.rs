@@ -99,6 +99,7 @@ impl TestApp {
             secure_cookies: false,
             db_pool_size: 4,
             session_key: (0..64).map(|_| rand::random::<u8>()).collect(),
+            job_workers: 1,
         };
         tweak(&mut config);
         let state = atrium::build_state(config).expect("state");
