@@ -279,7 +279,8 @@ fn train_version(
         Contents::Texts(texts) => {
             let train_texts: Vec<String> = rows_idx.iter().map(|&i| texts[i].clone()).collect();
             with_heartbeat(conn, progress, 40, || {
-                text::train(&train_texts, &rows_label, n_classes, workdir).map(Classifier::Text)
+                text::train(&train_texts, &rows_label, n_classes, workdir)
+                    .map(|m| Classifier::Text(Box::new(m)))
             })?
         }
         Contents::Features(feats) => {

@@ -63,8 +63,15 @@ pub fn validate_text(raw: &str) -> Result<String, String> {
     Ok(t.to_owned())
 }
 
-/// Parses a list of concept ids separated by commas, semicolons, `|` or spaces.
+/// Parses a list of concept ids separated by commas, semicolons, `|` or spaces
+/// (at most [`MAX_CONCEPTS_PER_INPUT`]).
 pub fn parse_concepts(raw: &str) -> Result<Vec<String>, String> {
+    parse_concept_ids(raw, MAX_CONCEPTS_PER_INPUT)
+}
+
+/// Parses a list of at most `max` concept ids separated by commas, semicolons, `|`
+/// or spaces, without repeats.
+pub fn parse_concept_ids(raw: &str, max: usize) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for part in raw
         .split(|c: char| c == ',' || c == ';' || c == '|' || c.is_whitespace())
@@ -75,10 +82,8 @@ pub fn parse_concepts(raw: &str) -> Result<Vec<String>, String> {
             out.push(id);
         }
     }
-    if out.len() > MAX_CONCEPTS_PER_INPUT {
-        return Err(format!(
-            "At most {MAX_CONCEPTS_PER_INPUT} concepts per input."
-        ));
+    if out.len() > max {
+        return Err(format!("At most {max} concepts at a time."));
     }
     Ok(out)
 }

@@ -53,7 +53,7 @@ pub enum Sample<'a> {
 /// A trained classifier of either kind.
 #[derive(Debug)]
 pub enum Classifier {
-    Text(TextModel),
+    Text(Box<TextModel>),
     Visual(VisualModel),
 }
 
@@ -176,7 +176,7 @@ impl TrainedModel {
             .ok_or_else(|| bad("header"))?;
         let body = &bytes[13 + len..];
         let classifier = match header.kind.as_str() {
-            "text" => Classifier::Text(TextModel::from_bytes(body)?),
+            "text" => Classifier::Text(Box::new(TextModel::from_bytes(body)?)),
             "visual" => Classifier::Visual(VisualModel::from_bytes(body)?),
             _ => return Err(bad("unknown kind")),
         };

@@ -216,20 +216,17 @@ impl Job {
             let expired = jobs::table
                 .filter(jobs::status.eq(JobStatus::Running.as_str()))
                 .filter(jobs::locked_until.lt(t));
-            let failed: Vec<i64> = diesel::update(
-                expired
-                    .clone()
-                    .filter(jobs::attempts.ge(jobs::max_attempts)),
-            )
-            .set((
-                jobs::status.eq(JobStatus::Failed.as_str()),
-                jobs::error.eq("The job was interrupted too many times."),
-                jobs::locked_by.eq(None::<String>),
-                jobs::locked_until.eq(None::<NaiveDateTime>),
-                jobs::updated_at.eq(t),
-            ))
-            .returning(jobs::id)
-            .get_results(conn)?;
+            let failed: Vec<i64> =
+                diesel::update(expired.filter(jobs::attempts.ge(jobs::max_attempts)))
+                    .set((
+                        jobs::status.eq(JobStatus::Failed.as_str()),
+                        jobs::error.eq("The job was interrupted too many times."),
+                        jobs::locked_by.eq(None::<String>),
+                        jobs::locked_until.eq(None::<NaiveDateTime>),
+                        jobs::updated_at.eq(t),
+                    ))
+                    .returning(jobs::id)
+                    .get_results(conn)?;
             diesel::update(expired)
                 .set((
                     jobs::status.eq(JobStatus::Queued.as_str()),

@@ -86,7 +86,7 @@ pub struct ModelVersion {
 }
 
 /// Every column but the artifact, in the order of [`ModelVersion`].
-const COLUMNS: (
+type Columns = (
     model_versions::id,
     model_versions::model_id,
     model_versions::version_id,
@@ -102,7 +102,10 @@ const COLUMNS: (
     model_versions::created_at,
     model_versions::started_at,
     model_versions::completed_at,
-) = (
+);
+
+/// Every column but the artifact.
+const COLUMNS: Columns = (
     model_versions::id,
     model_versions::model_id,
     model_versions::version_id,

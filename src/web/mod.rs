@@ -5,6 +5,12 @@
 pub mod account;
 pub mod app_page;
 pub mod apps;
+pub mod concepts;
+pub mod forms;
+pub mod inputs;
+pub mod model_page;
+pub mod model_versions;
+pub mod models;
 pub mod orgs;
 
 use std::collections::BTreeMap;
