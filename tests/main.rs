@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod apps;
 mod cli;
+mod content_policy;
 mod inputs;
 mod models;
 mod orgs;

@@ -501,14 +501,6 @@ impl Input {
             .first(conn)
             .optional()
     }
-
-    /// Number of inputs in the app.
-    pub fn count_in_app(conn: &mut DbConn, app: AppId) -> QueryResult<i64> {
-        inputs::table
-            .filter(inputs::app_id.eq(app.0))
-            .count()
-            .get_result(conn)
-    }
 }
 
 fn keys_of(conn: &mut DbConn, app: AppId, input_ids: &[String]) -> QueryResult<Vec<i64>> {

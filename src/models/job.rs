@@ -238,12 +238,4 @@ impl Job {
             Ok(failed.into_iter().map(JobId).collect())
         })
     }
-
-    /// How many jobs are queued or running (exported on `/metrics` and shown to operators).
-    pub fn pending_count(conn: &mut DbConn) -> QueryResult<i64> {
-        jobs::table
-            .filter(jobs::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
-            .count()
-            .get_result(conn)
-    }
 }
