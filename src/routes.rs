@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 
 use crate::error::AppError;
 use crate::web::{
-    account, app_page, apps, concepts, inputs, model_page, model_versions, models, orgs,
+    account, app_page, apps, concepts, inputs, model_page, model_versions, models, orgs, upload,
 };
 
 /// Registers every route.
@@ -69,9 +69,9 @@ fn content_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/{owner}/{app}/inputs", get().to(inputs::list))
         .route(
             "/{owner}/{app}/inputs/upload",
-            get().to(inputs::upload_form),
+            get().to(upload::upload_form),
         )
-        .route("/{owner}/{app}/inputs/upload", post().to(inputs::upload))
+        .route("/{owner}/{app}/inputs/upload", post().to(upload::upload))
         .route(
             "/{owner}/{app}/inputs/selection",
             post().to(inputs::selection),

@@ -115,12 +115,15 @@ fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
     let p = match action {
         Action::ReadContent => c.get(&format!("/{ns}/priv/inputs")),
         Action::EditInputs => c.post_form(&format!("/{ns}/priv/concepts"), &[("id", "fresh")]),
-        Action::EditModels => c.post_form(&format!("/{ns}/priv/models/mine"), &[("name", "Renamed")]),
+        Action::EditModels => {
+            c.post_form(&format!("/{ns}/priv/models/mine"), &[("name", "Renamed")])
+        }
         Action::TrainModel => c.post_form(&format!("/{ns}/priv/models/mine/train"), &[]),
         Action::Predict => predict("mine"),
-        Action::StarModel => {
-            c.post_form(&format!("/{ns}/priv/models/mine/star"), &[("starred", "true")])
-        }
+        Action::StarModel => c.post_form(
+            &format!("/{ns}/priv/models/mine/star"),
+            &[("starred", "true")],
+        ),
         Action::ReadPublicModel => c.get(&format!("/{ns}/priv/models/pubm")),
         Action::PredictPublicModel => predict("pubm"),
         other => panic!("{other:?} is walked by tests/policy_table.rs"),

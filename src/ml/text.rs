@@ -14,19 +14,28 @@ use crate::ml::MlError;
 
 /// Dimensions of the word vectors.
 pub const DIM: i32 = 50;
-/// Passes over the training part.
-pub const EPOCHS: i32 = 25;
+/// Most passes over the training part (small data sets need many).
+pub const MAX_EPOCHS: i32 = 25;
+/// Fewest passes (large data sets need few).
+pub const MIN_EPOCHS: i32 = 5;
+/// Word updates a run aims at: epochs are chosen so that words × epochs stays
+/// near this, which keeps 10,000 texts well under 15 s on one core.
+pub const WORD_BUDGET: usize = 15_000_000;
+/// Words of a text used for training and prediction (the rest adds cost, not signal).
+pub const MAX_WORDS: usize = 1_000;
 /// Learning rate.
 pub const LEARNING_RATE: f64 = 0.5;
 /// Longest word kept (longer "words" are mostly encoded blobs).
 const MAX_TOKEN_CHARS: usize = 40;
 
-/// Lower-cased words of letters and digits, separated by single spaces.
+/// Lower-cased words of letters and digits (the first [`MAX_WORDS`]), separated
+/// by single spaces.
 pub fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(text.len().min(MAX_WORDS * 8));
     for word in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && w.chars().count() <= MAX_TOKEN_CHARS)
+        .take(MAX_WORDS)
     {
         if !out.is_empty() {
             out.push(' ');
@@ -34,6 +43,12 @@ pub fn normalize(text: &str) -> String {
         out.extend(word.chars().flat_map(char::to_lowercase));
     }
     out
+}
+
+/// Passes over `words` training words: many for small sets, few for large ones.
+pub fn epochs_for(words: usize) -> i32 {
+    let epochs = WORD_BUDGET / words.max(1);
+    epochs.clamp(MIN_EPOCHS as usize, MAX_EPOCHS as usize) as i32
 }
 
 /// A trained text classifier.
@@ -59,29 +74,30 @@ pub fn train(
     std::fs::create_dir_all(workdir)
         .map_err(|e| MlError::Internal(format!("cannot create {}: {e}", workdir.display())))?;
     let path = workdir.join(format!("train-{}.txt", crate::models::random_id(16)));
-    let written = (|| -> std::io::Result<usize> {
+    let written = (|| -> std::io::Result<(usize, usize)> {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let mut words = 0;
+        let (mut lines, mut words) = (0, 0);
         for (text, &class) in texts.iter().zip(labels) {
             let norm = normalize(text);
             if norm.is_empty() {
                 continue;
             }
-            words += 1;
+            lines += 1;
+            words += norm.split(' ').count();
             counts[class] += 1;
             writeln!(file, "{} {norm}", label(class))?;
         }
         file.flush()?;
-        Ok(words)
+        Ok((lines, words))
     })();
     let result = match written {
-        Ok(0) => Err(MlError::NoWords),
-        Ok(_) => {
+        Ok((0, _)) => Err(MlError::NoWords),
+        Ok((_, words)) => {
             let mut args = Args::default();
             args.apply_supervised_defaults();
             args.input = path.clone();
             args.dim = DIM;
-            args.epoch = EPOCHS;
+            args.epoch = epochs_for(words);
             args.lr = LEARNING_RATE;
             args.word_ngrams = 1;
             args.bucket = 0;
@@ -183,5 +199,11 @@ mod tests {
         assert_eq!(normalize("__label__1 spam"), "label 1 spam");
         assert_eq!(normalize("  ...  "), "");
         assert_eq!(normalize("Ünïcödé straße"), "ünïcödé straße");
+        assert_eq!(
+            normalize(&"word ".repeat(5000)).split(' ').count(),
+            MAX_WORDS
+        );
+        assert_eq!(epochs_for(400), MAX_EPOCHS);
+        assert_eq!(epochs_for(100_000_000), MIN_EPOCHS);
     }
 }

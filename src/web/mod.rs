@@ -12,6 +12,7 @@ pub mod model_page;
 pub mod model_versions;
 pub mod models;
 pub mod orgs;
+pub mod upload;
 
 use std::collections::BTreeMap;
 

@@ -507,7 +507,7 @@ pub fn snippets(
         model_id = model.model_id,
     );
     let version_arg = version
-        .map(|v| format!("    version_id=\"{v}\",\n"))
+        .map(|v| format!("        version_id=\"{v}\",\n"))
         .unwrap_or_default();
     let python = format!(
         "# pip install clarifai-grpc 'protobuf<7'\nimport os\n\nfrom clarifai_grpc.channel.clarifai_channel import ClarifaiChannel\nfrom clarifai_grpc.grpc.api import resources_pb2, service_pb2, service_pb2_grpc\nfrom clarifai_grpc.grpc.api.status import status_code_pb2\n\n{note}channel = ClarifaiChannel.get_json_channel(base_url=\"{base_url}\")\nstub = service_pb2_grpc.V2Stub(channel)\nmetadata = ((\"authorization\", \"Key \" + os.environ[\"ATRIUM_PAT\"]),)\n\nresponse = stub.PostModelOutputs(\n    service_pb2.PostModelOutputsRequest(\n        user_app_id=resources_pb2.UserAppIDSet(user_id=\"{owner}\", app_id=\"{app}\"),\n        model_id=\"{model_id}\",\n{version_arg}        inputs=[resources_pb2.Input(data={data_py})],\n    ),\n    metadata=metadata,\n)\nif response.status.code != status_code_pb2.SUCCESS:\n    raise Exception(response.status.description)\nfor concept in response.outputs[0].data.concepts:\n    print(f\"{{concept.name}}: {{concept.value:.3f}}\")\n",
