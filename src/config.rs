@@ -39,6 +39,8 @@ pub struct Config {
     /// `X-Forwarded-For` (`ATRIUM_TRUST_PROXY`, default false). Off, the client
     /// address is the TCP peer's and client-sent forwarding headers are ignored.
     pub trust_proxy: bool,
+    /// Background job workers (training) this instance runs; 0 for a web-only instance.
+    pub job_workers: usize,
 }
 
 /// The optional TOML file; every key mirrors an environment variable.
@@ -57,6 +59,7 @@ struct FileConfig {
     invite_rate_limit: Option<i64>,
     smtp_timeout_secs: Option<u64>,
     trust_proxy: Option<bool>,
+    job_workers: Option<usize>,
 }
 
 /// Overrides given on the command line (they beat the environment and the file).
@@ -141,6 +144,12 @@ impl Config {
                 .ok_or_else(|| format!("ATRIUM_TRUST_PROXY must be true or false, not {v:?}"))?,
             None => file.trust_proxy.unwrap_or(false),
         };
+        let job_workers = match env("ATRIUM_JOB_WORKERS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("ATRIUM_JOB_WORKERS must be a number, not {v:?}"))?,
+            None => file.job_workers.unwrap_or(1),
+        };
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| format!("cannot create data folder {}: {e}", data_dir.display()))?;
         let session_key = load_or_create_key(&data_dir.join("session.key"))?;
@@ -154,6 +163,7 @@ impl Config {
                 .unwrap_or_else(|| "Atrium <atrium@localhost>".to_owned()),
             public_url,
             db_pool_size,
+            job_workers,
             database_url,
             data_dir,
             session_key,

@@ -7,14 +7,17 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod error;
 pub mod mail;
 pub mod metrics;
+pub mod ml;
 pub mod models;
 pub mod routes;
 pub mod state;
 pub mod web;
+pub mod worker;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -49,6 +52,8 @@ pub fn build_state(config: Config) -> Result<Data<AppState>, String> {
         pool,
         metrics,
         mailer,
+        models: ml::cache::ModelCache::new(ml::cache::DEFAULT_CAPACITY),
+        jobs: Arc::default(),
     }))
 }
 
@@ -116,12 +121,14 @@ where
 }
 
 /// Starts serving on `listener` with the session store the configuration names
-/// (Redis when `ATRIUM_REDIS_URL` is set, the encrypted cookie otherwise).
+/// (Redis when `ATRIUM_REDIS_URL` is set, the encrypted cookie otherwise), and the
+/// background job workers (they stop once the server has stopped).
 pub async fn start(
     state: Data<AppState>,
     listener: TcpListener,
     workers: usize,
 ) -> Result<Server, String> {
+    worker::spawn(&state.clone().into_inner());
     match state.config.redis_url.clone() {
         Some(url) => {
             // The store keeps retrying an unreachable server; give up with a clear error.

@@ -6,7 +6,8 @@ use actix_web::HttpResponse;
 
 use crate::error::AppError;
 use crate::web::{
-    account, app_page, apps, invitations, members, orgs, passwords, security, tokens,
+    account, app_page, apps, concepts, inputs, invitations, members, model_page, model_versions,
+    models, orgs, passwords, security, tokens, upload,
 };
 
 /// Registers every route.
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/invitations/{token}/decline",
         post().to(invitations::decline),
     )
+    .route("/starred", get().to(models::starred))
     .route("/{owner}/apps", get().to(apps::list))
     .route("/{owner}/apps", post().to(apps::create))
     .route("/{owner}/apps/new", get().to(apps::new_app))
@@ -123,8 +125,72 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/{owner}/{app}/delete", get().to(apps::delete_form))
     .route("/{owner}/{app}/delete", post().to(apps::delete))
     .route("/{owner}/{app}/pin", post().to(apps::pin))
+    .configure(content_routes)
     .route("/{owner}", get().to(apps::owner_home))
     .default_service(web::to(not_found));
+}
+
+/// The app content: inputs, concepts, models and their versions.
+fn content_routes(cfg: &mut web::ServiceConfig) {
+    const M: &str = "/{owner}/{app}/models/{model}";
+    cfg.route("/{owner}/{app}/inputs", get().to(inputs::list))
+        .route(
+            "/{owner}/{app}/inputs/upload",
+            get().to(upload::upload_form),
+        )
+        .route("/{owner}/{app}/inputs/upload", post().to(upload::upload))
+        .route(
+            "/{owner}/{app}/inputs/selection",
+            post().to(inputs::selection),
+        )
+        .route("/{owner}/{app}/inputs/{input}", get().to(inputs::detail))
+        .route(
+            "/{owner}/{app}/inputs/{input}/concepts",
+            post().to(inputs::label_one),
+        )
+        .route(
+            "/{owner}/{app}/inputs/{input}/delete",
+            post().to(inputs::delete_one),
+        )
+        .route(
+            "/{owner}/{app}/inputs/{input}/image",
+            get().to(inputs::image),
+        )
+        .route(
+            "/{owner}/{app}/inputs/{input}/thumbnail",
+            get().to(inputs::thumbnail),
+        )
+        .route("/{owner}/{app}/concepts", get().to(concepts::list))
+        .route("/{owner}/{app}/concepts", post().to(concepts::create))
+        .route(
+            "/{owner}/{app}/concepts/{concept}/rename",
+            post().to(concepts::rename),
+        )
+        .route("/{owner}/{app}/models", get().to(models::list))
+        .route("/{owner}/{app}/models", post().to(models::create))
+        .route("/{owner}/{app}/models/new", get().to(models::new_model))
+        .route(M, get().to(model_page::overview))
+        .route(M, post().to(model_page::update))
+        .route(
+            &format!("{M}/visibility"),
+            get().to(model_page::visibility_form),
+        )
+        .route(
+            &format!("{M}/visibility"),
+            post().to(model_page::set_visibility),
+        )
+        .route(&format!("{M}/star"), post().to(model_page::star))
+        .route(&format!("{M}/train"), post().to(model_page::train))
+        .route(&format!("{M}/predict"), post().to(model_page::predict))
+        .route(&format!("{M}/use"), get().to(model_page::use_model))
+        .route(&format!("{M}/delete"), get().to(models::delete_form))
+        .route(&format!("{M}/delete"), post().to(models::delete))
+        .route(&format!("{M}/versions"), get().to(model_versions::versions))
+        .route(
+            &format!("{M}/versions/{{version}}/delete"),
+            post().to(model_versions::delete_version),
+        )
+        .route(&format!("{M}/concepts"), get().to(model_versions::concepts));
 }
 
 /// `GET /healthz`: 200 once the server is up and the database answers.

@@ -1,5 +1,6 @@
 //! The application state every handler receives: configuration, the database
-//! pool, the mailer and the counters behind `/metrics`.
+//! pool, the mailer, the counters behind `/metrics`, the cache of trained models
+//! and the signal that wakes the job workers.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use crate::config::Config;
 use crate::db::Pool;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::ml::cache::ModelCache;
+use crate::worker::JobSignal;
 
 /// Shared by every worker (behind `web::Data`).
 pub struct AppState {
@@ -15,4 +18,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Outgoing mail (SMTP or the outbox folder).
     pub mailer: Mailer,
+    /// Trained models kept in memory (bounded, least recently used goes first).
+    pub models: ModelCache,
+    /// Wakes this instance's job workers when a job is queued.
+    pub jobs: Arc<JobSignal>,
 }

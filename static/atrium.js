@@ -56,7 +56,32 @@
     toast("The server could not be reached. Check your connection and try again.");
   });
 
+  // Upload progress: htmx reports the bytes sent of multipart forms.
+  document.addEventListener("htmx:xhr:progress", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-upload-progress]");
+    if (!form || !e.detail.lengthComputable) return;
+    var bar = form.querySelector("progress.upload-progress");
+    if (!bar) return;
+    bar.hidden = false;
+    bar.value = Math.round((e.detail.loaded / e.detail.total) * 100);
+  });
+
+  document.addEventListener("change", function (e) {
+    var all = e.target.closest("[data-select-all]");
+    if (!all) return;
+    var form = all.closest("form");
+    if (!form) return;
+    form.querySelectorAll("input[type=checkbox][name=\"" + all.getAttribute("data-select-all") + "\"]").forEach(function (b) {
+      b.checked = all.checked;
+    });
+  });
+
   document.addEventListener("click", function (e) {
+    var confirmButton = e.target.closest("[data-confirm]");
+    if (confirmButton && !window.confirm(confirmButton.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      return;
+    }
     var c = e.target.closest("[data-copy]");
     if (c) {
       e.preventDefault();

@@ -247,7 +247,7 @@ fn app_page_overview_and_settings() {
     assert_eq!(page.status, 200);
     assert_eq!(
         page.texts("[data-testid=app-sidebar] .label"),
-        ["Overview", "App Settings"]
+        ["Overview", "Inputs", "App Models", "App Settings"]
     );
     let bad = c.post_form(
         "/alice/one",

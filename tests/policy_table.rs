@@ -147,6 +147,7 @@ fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
                 ("numeric_needed", "on"),
             ],
         ),
+        content => panic!("{content:?} is walked by tests/content_policy.rs"),
     };
     (p.status, p.location())
 }

@@ -4,6 +4,7 @@
 //! `tests/policy_table.rs` walks all of it.
 
 use crate::models::app::{App, ListScope, Visibility};
+use crate::models::ml_model::MlModel;
 use crate::models::org::Membership;
 use crate::models::{AccountId, UserId};
 
@@ -62,6 +63,16 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("orgs:write", "Create, edit, leave and delete organizations"),
     ("keys:read", "List personal access tokens"),
     ("keys:write", "Create and revoke personal access tokens"),
+    (
+        "inputs:write",
+        "Upload, label and delete inputs; create and rename concepts",
+    ),
+    (
+        "models:write",
+        "Create, edit, star and delete models and versions",
+    ),
+    ("models:train", "Train models (create versions)"),
+    ("predict", "Predict with models"),
 ];
 
 /// True when `scope` is one of [`SCOPES`].
@@ -161,6 +172,22 @@ pub enum Action {
     ViewSecurity,
     /// Change the password policy, identity providers and sign-in requirements.
     ManageSecurity,
+    /// Read an app's inputs, concepts, models and versions (follows reading the app).
+    ReadContent,
+    /// Upload, label and delete inputs; create and rename concepts.
+    EditInputs,
+    /// Create, edit, delete models and their versions; change a model's visibility.
+    EditModels,
+    /// Train a model (create a version).
+    TrainModel,
+    /// Predict with one of the app's models.
+    Predict,
+    /// Star a model one can read.
+    StarModel,
+    /// Open a public model of an app one cannot otherwise read.
+    ReadPublicModel,
+    /// Predict with a public model of an app one cannot otherwise read.
+    PredictPublicModel,
 }
 
 impl Action {
@@ -184,6 +211,18 @@ impl Action {
         Action::ManageSecurity,
     ];
 
+    /// The app-content actions, in the order of the README's content table.
+    pub const CONTENT: [Action; 8] = [
+        Action::ReadContent,
+        Action::EditInputs,
+        Action::EditModels,
+        Action::TrainModel,
+        Action::Predict,
+        Action::StarModel,
+        Action::ReadPublicModel,
+        Action::PredictPublicModel,
+    ];
+
     /// The README's name for the column.
     pub fn label(self) -> &'static str {
         match self {
@@ -203,6 +242,14 @@ impl Action {
             Action::ManageMembers => "manage members",
             Action::ViewSecurity => "view security",
             Action::ManageSecurity => "manage security",
+            Action::ReadContent => "read inputs & models",
+            Action::EditInputs => "edit inputs & concepts",
+            Action::EditModels => "edit models",
+            Action::TrainModel => "train model",
+            Action::Predict => "predict",
+            Action::StarModel => "star model",
+            Action::ReadPublicModel => "read public model",
+            Action::PredictPublicModel => "predict with public model",
         }
     }
 
@@ -221,6 +268,11 @@ impl Action {
             | Action::LeaveOrg
             | Action::ManageMembers
             | Action::ManageSecurity => "orgs:write",
+            Action::ReadContent | Action::ReadPublicModel => "apps:read",
+            Action::EditInputs => "inputs:write",
+            Action::EditModels | Action::StarModel => "models:write",
+            Action::TrainModel => "models:train",
+            Action::Predict | Action::PredictPublicModel => "predict",
         }
     }
 
@@ -269,6 +321,9 @@ pub fn decide(relation: Relation, action: Action) -> Decision {
     match (relation, action) {
         // Everyone, even signed out, may read public apps and list an owner's public apps.
         (_, ListApps) | (_, ReadPublicApp) => Allow,
+        // Public models: any signed-in user may open them and predict with them.
+        (Anonymous, ReadPublicModel | PredictPublicModel) => Hidden,
+        (_, ReadPublicModel | PredictPublicModel) => Allow,
         (Anonymous, _) | (Stranger, _) => Hidden,
 
         (Owner, a) if a.is_org_action() => Hidden,
@@ -284,6 +339,8 @@ pub fn decide(relation: Relation, action: Action) -> Decision {
         (Member(Role::OrgContributor), _) => Allow,
 
         (Member(Role::OrgUser), ReadPrivateApp | PinApp | ViewOrg | LeaveOrg) => Allow,
+        (Member(Role::OrgUser), ReadContent | Predict | StarModel) => Allow,
+        (Member(Role::OrgUser), EditInputs | EditModels | TrainModel) => Forbidden,
         (Member(Role::OrgUser), UpdateApp | DeleteApp | DuplicateApp | CreateApp) => Forbidden,
         (Member(Role::OrgUser), UpdateOrg | DeleteOrg) => Forbidden,
 
@@ -345,12 +402,15 @@ pub enum Target<'a> {
     App(&'a App),
     /// An organization (its Account page).
     Org(AccountId),
+    /// One model of an app: public models are open to every signed-in user.
+    Model(&'a App, &'a MlModel),
 }
 
 /// Decides whether `actor` may do `action` to `target`.
 pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Denied> {
     let (owner, action) = match target {
         Target::Owner(owner) | Target::Org(owner) => (owner, action),
+        Target::Model(app, model) => return can_on_model(actor, action, app, model),
         Target::App(app) => {
             let read = match app.visibility() {
                 Visibility::Public => Action::ReadPublicApp,
@@ -362,7 +422,8 @@ pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Deni
                 return Err(Denied::NotFound);
             }
             let action = match action {
-                Action::ReadPrivateApp | Action::ReadPublicApp => read,
+                // What is inside an app is as readable as the app itself.
+                Action::ReadPrivateApp | Action::ReadPublicApp | Action::ReadContent => read,
                 other => other,
             };
             (app.owner(), action)
@@ -418,6 +479,33 @@ pub fn can_grant_scope(actor: &Actor, scope: &str) -> Result<(), Denied> {
     }
 }
 
+/// A model: what the app allows, and for public models also what any signed-in
+/// user may do (open it, predict with it, star it).
+fn can_on_model(actor: &Actor, action: Action, app: &App, model: &MlModel) -> Result<(), Denied> {
+    let through_app = can(actor, action, Target::App(app));
+    if through_app.is_ok() || !model.is_public() {
+        return through_app;
+    }
+    let public_action = match action {
+        Action::ReadContent | Action::ReadPublicModel | Action::StarModel => {
+            Action::ReadPublicModel
+        }
+        Action::Predict | Action::PredictPublicModel => Action::PredictPublicModel,
+        _ => return through_app,
+    };
+    match decide(actor.relation_to(app.owner()), public_action) {
+        Decision::Allow => {
+            actor.check_scope(public_action)?;
+            // Starring changes the actor's own list: it needs the write scope too.
+            if action == Action::StarModel {
+                actor.check_scope(Action::StarModel)?;
+            }
+            Ok(())
+        }
+        _ => through_app,
+    }
+}
+
 fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
     match (relation, action) {
         (_, Action::UpdateOrg) => "Only the organization's admins can edit it.",
@@ -426,6 +514,9 @@ fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
             "Your role (Organization User) is read-only in this organization's apps."
         }
         (_, Action::CreateApp) => "Your role in this organization cannot create apps.",
+        (Relation::Anonymous | Relation::Stranger, Action::Predict) => {
+            "Only the app's members can predict with this private model."
+        }
         (Relation::Anonymous | Relation::Stranger, _) => {
             "You can view this app, but not change it."
         }

@@ -169,6 +169,115 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    concepts (id) {
+        id -> BigInt,
+        app_id -> BigInt,
+        concept_id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inputs (id) {
+        id -> BigInt,
+        app_id -> BigInt,
+        input_id -> Text,
+        kind -> Text,
+        text -> Nullable<Text>,
+        mime -> Nullable<Text>,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        byte_size -> BigInt,
+        metadata -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        image -> Nullable<Binary>,
+        thumbnail -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    input_concepts (input_id, concept_id) {
+        input_id -> BigInt,
+        concept_id -> BigInt,
+        value -> Double,
+    }
+}
+
+diesel::table! {
+    ml_models (id) {
+        id -> BigInt,
+        app_id -> BigInt,
+        model_id -> Text,
+        name -> Text,
+        name_lower -> Text,
+        description -> Text,
+        model_type -> Text,
+        visibility -> Text,
+        star_count -> BigInt,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    model_concepts (model_id, concept_id) {
+        model_id -> BigInt,
+        concept_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_after -> Timestamp,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        progress -> Integer,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    model_versions (id) {
+        id -> BigInt,
+        model_id -> BigInt,
+        version_id -> Text,
+        status_code -> Integer,
+        failure_reason -> Nullable<Text>,
+        job_id -> Nullable<BigInt>,
+        total_input_count -> BigInt,
+        train_count -> BigInt,
+        test_count -> BigInt,
+        active_concept_count -> BigInt,
+        metrics -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        artifact -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    model_stars (user_id, model_id) {
+        user_id -> BigInt,
+        model_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(orgs -> accounts (id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -178,6 +287,17 @@ diesel::joinable!(app_pins -> apps (app_id));
 diesel::joinable!(app_pins -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(invitations -> orgs (org_id));
+diesel::joinable!(concepts -> apps (app_id));
+diesel::joinable!(inputs -> apps (app_id));
+diesel::joinable!(input_concepts -> inputs (input_id));
+diesel::joinable!(input_concepts -> concepts (concept_id));
+diesel::joinable!(ml_models -> apps (app_id));
+diesel::joinable!(model_concepts -> ml_models (model_id));
+diesel::joinable!(model_concepts -> concepts (concept_id));
+diesel::joinable!(model_versions -> ml_models (model_id));
+diesel::joinable!(model_versions -> jobs (job_id));
+diesel::joinable!(model_stars -> ml_models (model_id));
+diesel::joinable!(model_stars -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -193,4 +313,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_policies,
     password_history,
     password_resets,
+    concepts,
+    inputs,
+    input_concepts,
+    ml_models,
+    model_concepts,
+    jobs,
+    model_versions,
+    model_stars,
 );

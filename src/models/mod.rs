@@ -4,13 +4,18 @@
 pub mod account;
 pub mod app;
 pub mod audit;
+pub mod concept;
+pub mod input;
 pub mod invitation;
+pub mod job;
+pub mod ml_model;
 pub mod org;
 pub mod password_policy;
 pub mod password_reset;
 pub mod throttle;
 pub mod token;
 pub mod user;
+pub mod version;
 
 use chrono::{NaiveDateTime, Utc};
 
@@ -60,4 +65,14 @@ id_type!(
     AppId,
     /// Primary key of an `accounts` row: a user or an organization.
     AccountId,
+    /// Primary key of a concept (its public id is `concept_id`).
+    ConceptKey,
+    /// Primary key of an input (its public id is `input_id`).
+    InputKey,
+    /// Primary key of a model (its public id is `model_id`).
+    ModelKey,
+    /// Primary key of a model version (its public id is `version_id`).
+    VersionKey,
+    /// Primary key of a background job.
+    JobId,
 );

@@ -70,7 +70,8 @@ struct SettingsPage {
     delete_error: Option<String>,
 }
 
-fn sidebar(viewer: &Viewer, owner: &Owner, app: &App, active: &'static str) -> Sidebar {
+/// The app sidebar with `active` highlighted.
+pub fn sidebar(viewer: &Viewer, owner: &Owner, app: &App, active: &'static str) -> Sidebar {
     Sidebar {
         owner: owner.handle.clone(),
         app: app.handle.clone(),

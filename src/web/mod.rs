@@ -5,12 +5,19 @@
 pub mod account;
 pub mod app_page;
 pub mod apps;
+pub mod concepts;
+pub mod forms;
+pub mod inputs;
 pub mod invitations;
 pub mod members;
+pub mod model_page;
+pub mod model_versions;
+pub mod models;
 pub mod orgs;
 pub mod passwords;
 pub mod security;
 pub mod tokens;
+pub mod upload;
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod content;
 pub mod html;
 pub mod invites;
 pub mod smtp;
@@ -89,16 +90,14 @@ impl TestApp {
     pub fn start_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = TestDb::new(dir.path());
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let mut config = Config {
-            bind: addr.to_string(),
+        let config = Config {
+            bind: String::new(),
             data_dir: dir.path().to_path_buf(),
             database_url: db.url.clone(),
             redis_url: None,
             smtp_url: None,
             mail_from: "Atrium <atrium@localhost>".to_owned(),
-            public_url: format!("http://{addr}"),
+            public_url: String::new(),
             secure_cookies: false,
             db_pool_size: 4,
             session_key: (0..64).map(|_| rand::random::<u8>()).collect(),
@@ -106,7 +105,21 @@ impl TestApp {
             invite_rate_limit: 50,
             smtp_timeout_secs: 5,
             trust_proxy: false,
+            job_workers: 1,
         };
+        TestApp::launch(config, tweak, db, dir)
+    }
+
+    fn launch(
+        mut config: Config,
+        tweak: impl FnOnce(&mut Config),
+        db: TestDb,
+        dir: tempfile::TempDir,
+    ) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        config.bind = addr.to_string();
+        config.public_url = format!("http://{addr}");
         tweak(&mut config);
         let state = atrium::build_state(config).expect("state");
         let (tx, rx) = mpsc::channel();
@@ -130,6 +143,36 @@ impl TestApp {
             thread: Some(thread),
             db,
             dir,
+        }
+    }
+
+    /// Stops this server and starts a new one on the same database and data
+    /// folder (on another port), as an operator restarting the service would;
+    /// `tweak` adjusts the new configuration.
+    pub fn restart_with(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        self.stop();
+        let config = self.state.config.clone();
+        let db = std::mem::replace(
+            &mut self.db,
+            TestDb {
+                url: String::new(),
+                pg_cleanup: None,
+            },
+        );
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+        drop(self);
+        TestApp::launch(config, tweak, db, dir)
+    }
+
+    fn stop(&mut self) {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            rt.block_on(self.handle.stop(false));
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 
@@ -223,15 +266,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            rt.block_on(self.handle.stop(false));
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.stop();
     }
 }
 
@@ -376,6 +411,59 @@ impl Client {
             req = req.header("HX-Target", t);
         }
         Page::from_response(req.send().expect("POST"))
+    }
+
+    /// POSTs a multipart form (text fields and `(field, file name, bytes)` files)
+    /// with the session's CSRF token in the header, as htmx does when `as_htmx`.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+        as_htmx: bool,
+    ) -> Page {
+        let token = self.csrf();
+        let mut form = reqwest::blocking::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (field, name, bytes) in files {
+            form = form.part(
+                field.to_string(),
+                reqwest::blocking::multipart::Part::bytes(bytes.clone())
+                    .file_name(name.to_string()),
+            );
+        }
+        let mut req = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("X-CSRF-Token", token)
+            .multipart(form);
+        if as_htmx {
+            req = req.header("HX-Request", "true");
+        }
+        Page::from_response(req.send().expect("POST multipart"))
+    }
+
+    /// GETs raw bytes (images), with the status and content type.
+    pub fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let res = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .expect("GET");
+        let status = res.status().as_u16();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (
+            status,
+            ct,
+            res.bytes().map(|b| b.to_vec()).unwrap_or_default(),
+        )
     }
 
     /// POSTs a form exactly as given (no token added).

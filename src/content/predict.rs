@@ -1,0 +1,170 @@
+//! Prediction with a model's latest trained version (or a given one): the trained
+//! model comes from the in-memory cache, or is loaded once from its artifact.
+//! Every refusal (untrained model, empty text, not an image, ...) is a typed
+//! outcome the page and the API turn into the right message or status.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::AppError;
+use crate::ml::{PredictError, Sample, TrainedModel};
+use crate::models::concept::Concept;
+use crate::models::ml_model::MlModel;
+use crate::models::version::ModelVersion;
+use crate::state::AppState;
+
+/// What to classify (owned, so that it can move to the blocking pool).
+#[derive(Debug, Clone)]
+pub enum OwnedSample {
+    Text(String),
+    Image(Vec<u8>),
+}
+
+/// A concept with its score and current name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredConcept {
+    pub concept_id: String,
+    pub name: String,
+    pub score: f32,
+}
+
+impl ScoredConcept {
+    /// The score as a percentage, for bars.
+    pub fn percent(&self) -> f32 {
+        (self.score * 100.0).clamp(0.0, 100.0)
+    }
+}
+
+/// A prediction: which version answered, and every concept, best first.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub version_id: String,
+    pub concepts: Vec<ScoredConcept>,
+}
+
+/// Why there is no prediction.
+#[derive(Debug)]
+pub enum PredictFailure {
+    /// The model has no trained version yet (21102).
+    Untrained,
+    /// The version asked for does not exist.
+    VersionNotFound,
+    /// The version asked for is not trained (its status code).
+    VersionNotReady(i32),
+    /// The sample was refused (empty text, not an image, wrong kind).
+    Refused(PredictError),
+    Internal(AppError),
+}
+
+impl From<AppError> for PredictFailure {
+    fn from(e: AppError) -> Self {
+        PredictFailure::Internal(e)
+    }
+}
+
+impl PredictFailure {
+    /// A message for people.
+    pub fn message(&self) -> String {
+        match self {
+            PredictFailure::Untrained => {
+                "This model has not been trained yet: train it first.".to_owned()
+            }
+            PredictFailure::VersionNotFound => "This model version does not exist.".to_owned(),
+            PredictFailure::VersionNotReady(code) => format!(
+                "This version cannot predict: {}.",
+                crate::models::version::status::description(*code).to_lowercase()
+            ),
+            PredictFailure::Refused(e) => e.to_string(),
+            PredictFailure::Internal(e) => e.to_string(),
+        }
+    }
+}
+
+fn check_sample(model: &MlModel, sample: &OwnedSample) -> Result<(), PredictError> {
+    match (model.is_text(), sample) {
+        (true, OwnedSample::Text(t)) if t.trim().is_empty() => Err(PredictError::EmptyText),
+        (true, OwnedSample::Image(_)) => Err(PredictError::WrongKind {
+            expected: "texts",
+            given: "images",
+        }),
+        (false, OwnedSample::Text(_)) => Err(PredictError::WrongKind {
+            expected: "images",
+            given: "texts",
+        }),
+        (false, OwnedSample::Image(b)) if b.is_empty() => Err(PredictError::NotAnImage(
+            "Choose an image to classify.".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Predicts with `model` (the version `version_id`, or the latest trained one).
+pub async fn predict(
+    state: &AppState,
+    model: &MlModel,
+    version_id: Option<String>,
+    sample: OwnedSample,
+) -> Result<Prediction, PredictFailure> {
+    check_sample(model, &sample).map_err(PredictFailure::Refused)?;
+    let key = model.key();
+    let version = crate::db::run(&state.pool, move |conn| {
+        Ok(match version_id {
+            Some(v) => ModelVersion::find(conn, key, &v)?.ok_or(PredictFailure::VersionNotFound),
+            None => ModelVersion::latest_trained(conn, key)?.ok_or(PredictFailure::Untrained),
+        })
+    })
+    .await??;
+    if !version.is_trained() {
+        return Err(PredictFailure::VersionNotReady(version.status_code));
+    }
+    let app = model.app();
+    let cached = state.models.get(&version.version_id);
+    let vkey = version.key();
+    let (trained, names): (Arc<TrainedModel>, HashMap<String, String>) =
+        crate::db::run(&state.pool, move |conn| {
+            let trained = match cached {
+                Some(m) => m,
+                None => {
+                    let bytes = ModelVersion::artifact(conn, vkey)?
+                        .ok_or_else(|| AppError::internal("trained version without artifact"))?;
+                    Arc::new(
+                        TrainedModel::from_bytes(&bytes)
+                            .map_err(|e| AppError::internal(format!("artifact: {e}")))?,
+                    )
+                }
+            };
+            let names = Concept::find_many(conn, app, &trained.classes)?
+                .into_iter()
+                .map(|c| (c.concept_id, c.name))
+                .collect();
+            Ok((trained, names))
+        })
+        .await?;
+    state
+        .models
+        .insert(&version.version_id, Arc::clone(&trained));
+    let scored = match sample {
+        OwnedSample::Text(t) => trained.predict(Sample::Text(&t)),
+        OwnedSample::Image(bytes) => {
+            let m = Arc::clone(&trained);
+            actix_web::web::block(move || m.predict(Sample::Image(&bytes)))
+                .await
+                .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+        }
+    }
+    .map_err(PredictFailure::Refused)?;
+    Ok(Prediction {
+        version_id: version.version_id,
+        concepts: scored
+            .into_iter()
+            .map(|s| ScoredConcept {
+                name: names
+                    .get(&s.concept_id)
+                    .cloned()
+                    .unwrap_or_else(|| s.concept_id.clone()),
+                concept_id: s.concept_id,
+                score: s.score,
+            })
+            .collect(),
+    })
+}
