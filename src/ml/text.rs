@@ -17,12 +17,13 @@ pub const DIM: i32 = 50;
 /// Most passes over the training part (small data sets need many).
 pub const MAX_EPOCHS: i32 = 25;
 /// Fewest passes (large data sets need few).
-pub const MIN_EPOCHS: i32 = 5;
+pub const MIN_EPOCHS: i32 = 3;
 /// Word updates a run aims at: epochs are chosen so that words × epochs stays
 /// near this, which keeps 10,000 texts well under 15 s on one core.
-pub const WORD_BUDGET: usize = 15_000_000;
-/// Words of a text used for training and prediction (the rest adds cost, not signal).
-pub const MAX_WORDS: usize = 1_000;
+pub const WORD_BUDGET: usize = 10_000_000;
+/// Words of a text used for training and prediction (the rest of a long text adds
+/// cost, hardly any signal).
+pub const MAX_WORDS: usize = 300;
 /// Learning rate.
 pub const LEARNING_RATE: f64 = 0.5;
 /// Longest word kept (longer "words" are mostly encoded blobs).
