@@ -325,8 +325,26 @@ fn org_apps_follow_roles() {
             .status,
         403
     );
+    assert!(
+        viewer
+            .get("/acme/apps")
+            .has("li[data-app-id=secret] .pin-form"),
+        "org users may pin"
+    );
     let eve = app.signup("eve");
     assert_eq!(eve.get("/acme/secret").status, 404);
+    // A stranger sees a public app in the listing but is offered no pin (it would be refused).
+    admin.post_form(
+        "/acme/secret",
+        &[("name", "Secret"), ("visibility", "public")],
+    );
+    let listing = eve.get("/acme/apps");
+    assert_eq!(listing.app_ids(), ["secret"]);
+    assert!(!listing.has(".pin-form"));
+    admin.post_form(
+        "/acme/secret",
+        &[("name", "Secret"), ("visibility", "private")],
+    );
     assert_eq!(eve.get("/acme/apps").app_ids(), Vec::<String>::new());
     assert_eq!(app.client().get("/acme/secret").status, 404);
 }

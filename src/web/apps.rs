@@ -145,6 +145,7 @@ pub struct Card {
     pub can_edit: bool,
     pub can_delete: bool,
     pub can_duplicate: bool,
+    pub can_pin: bool,
     pub updated: String,
 }
 
@@ -193,6 +194,7 @@ fn cards(viewer: &Viewer, page: AppPage) -> Vec<Card> {
             can_edit: can(actor, Action::UpdateApp, Target::App(&app)).is_ok(),
             can_delete: can(actor, Action::DeleteApp, Target::App(&app)).is_ok(),
             can_duplicate: can(actor, Action::DuplicateApp, Target::App(&app)).is_ok(),
+            can_pin: can(actor, Action::PinApp, Target::App(&app)).is_ok(),
             updated: crate::web::fmt_time(&app.updated_at),
             pinned,
             app,
