@@ -186,6 +186,9 @@ pub fn connect(url: &str, max_size: u32, queries: Arc<AtomicU64>) -> Result<Pool
     drop(first);
     r2d2::Pool::builder()
         .max_size(max_size)
+        // Connections are opened as load needs them (one is kept ready) rather than
+        // all at start, so idle instances do not hold a server's connection slots.
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         // A PostgreSQL connection can be cut by the server or the network, so it is
         // checked (`SELECT 1`) before each use; a SQLite connection is a file in
