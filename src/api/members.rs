@@ -8,12 +8,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::Connection;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api::auth::ApiUser;
 use crate::api::orgs::load_org;
-use crate::api::status::{code, ok, ApiError};
+use crate::api::status::{code, ok, ok_typed, ApiError};
 use crate::api::{audit_actor, parse_body, shorten, timestamp, Params};
 use crate::auth::policy::{Action, Role};
 use crate::models::org::{Member, MemberChangeError, Membership, Org, RoleChange};
@@ -43,16 +43,46 @@ pub fn parse_role(raw: &str) -> Option<Role> {
     Role::parse(&raw.trim().to_ascii_lowercase())
 }
 
-fn member_json(m: &Member) -> Value {
-    json!({
-        "user": {
-            "id": m.handle,
-            "full_name": m.name,
-            "primary_email": m.email,
+/// A member as the API shows it (borrowed from the row, written straight out).
+#[derive(Serialize)]
+struct MemberOut<'a> {
+    user: MemberUserOut<'a>,
+    role: RoleOut,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct MemberUserOut<'a> {
+    id: &'a str,
+    full_name: &'a str,
+    primary_email: &'a str,
+}
+
+/// `{"id": "org_user", "name": "Organization User ..."}` as a struct.
+#[derive(Serialize)]
+struct RoleOut {
+    id: &'static str,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct MembersOut<'a> {
+    organization_members: Vec<MemberOut<'a>>,
+}
+
+fn member_out(m: &Member) -> MemberOut<'_> {
+    MemberOut {
+        user: MemberUserOut {
+            id: &m.handle,
+            full_name: &m.name,
+            primary_email: &m.email,
         },
-        "role": role_json(m.role),
-        "created_at": timestamp(&m.joined_at),
-    })
+        role: RoleOut {
+            id: m.role.as_str(),
+            name: m.role.label(),
+        },
+        created_at: timestamp(&m.joined_at),
+    }
 }
 
 /// `GET /v2/organizations/{U}/members?page&per_page&search`: ordered by id (handle);
@@ -84,8 +114,9 @@ pub async fn list(
         )?)
     })
     .await?;
-    let members: Vec<Value> = members.iter().map(member_json).collect();
-    Ok(ok(json!({ "organization_members": members })))
+    Ok(ok_typed(&MembersOut {
+        organization_members: members.iter().map(member_out).collect(),
+    }))
 }
 
 /// A member in a `PATCH` body: `{"id": "<user id>", "role_id": "org_user"}`
