@@ -31,3 +31,4 @@ mod security;
 mod sessions;
 mod tokens_ui;
 mod training;
+mod two_factor;
