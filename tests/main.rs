@@ -32,3 +32,4 @@ mod sessions;
 mod tokens_ui;
 mod training;
 mod two_factor;
+mod user_sessions;
