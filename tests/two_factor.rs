@@ -297,3 +297,31 @@ fn an_org_can_require_two_factor_with_a_grace_period() {
         .get("/acme/apps")
         .has("[data-testid=two-factor-banner]"));
 }
+
+#[test]
+fn the_operator_can_turn_two_factor_off_for_a_locked_out_user() {
+    use atrium::admin::{self, AdminCommand};
+    let app = TestApp::start();
+    let c = app.org_with_admin("acme", "erin");
+    enrol(&c);
+    assert!(admin::run(
+        &app.state.config,
+        AdminCommand::DisableTwoFactor {
+            user: "nobody".into()
+        }
+    )
+    .is_err());
+    admin::run(
+        &app.state.config,
+        AdminCommand::DisableTwoFactor {
+            user: "erin@example.com".into(),
+        },
+    )
+    .expect("disable");
+    let plain = app.client();
+    let res = plain.post_form("/login", &[("login", "erin"), ("password", PASSWORD)]);
+    assert_eq!(res.location(), "/erin/apps");
+    assert!(audit_events(&app, "acme")
+        .iter()
+        .any(|e| e.event_type == "two_factor.disable" && e.actor_label == "atrium admin"));
+}
