@@ -47,6 +47,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         post().to(two_factor::disable),
     )
     .route(
+        "/settings/two-factor/recovery-codes",
+        post().to(two_factor::regenerate),
+    )
+    .route(
         "/settings/sessions/revoke-others",
         post().to(sessions::revoke_others),
     )

@@ -167,6 +167,36 @@ fn enrol_then_sign_in_with_a_code_or_a_recovery_code() {
         );
     }
 
+    // New recovery codes need the password; the old ones stop working.
+    let refused = again.post_form(
+        "/settings/two-factor/recovery-codes",
+        &[("password", "nope")],
+    );
+    assert_eq!(refused.status, 422);
+    assert!(refused.field_error("regenerate").is_some());
+    let fresh = again.post_form(
+        "/settings/two-factor/recovery-codes",
+        &[("password", PASSWORD)],
+    );
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    let new_codes = fresh.texts("[data-testid=recovery-codes] code");
+    assert_eq!(new_codes.len(), 10);
+    assert!(new_codes.iter().all(|c| !codes.contains(c)));
+    assert!(audit_events(&app, "acme")
+        .iter()
+        .any(|e| e.event_type == "two_factor.recovery_codes_replace"));
+    let old = password_step(&app, "alice");
+    assert_eq!(
+        old.post_form("/login/two-factor", &[("code", &codes[0])])
+            .status,
+        422
+    );
+    assert_eq!(
+        old.post_form("/login/two-factor", &[("code", &new_codes[0])])
+            .status,
+        303
+    );
+
     // Turning it off needs the password (or a code).
     let bad = again.post_form("/settings/two-factor/disable", &[("password", "nope")]);
     assert_eq!(bad.status, 422);

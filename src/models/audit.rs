@@ -29,12 +29,13 @@ pub enum EventKind {
     TwoFactorEnable,
     TwoFactorDisable,
     RecoveryCodeUse,
+    RecoveryCodesReplace,
     TwoFactorPolicyUpdate,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -52,6 +53,7 @@ impl EventKind {
         EventKind::TwoFactorEnable,
         EventKind::TwoFactorDisable,
         EventKind::RecoveryCodeUse,
+        EventKind::RecoveryCodesReplace,
         EventKind::TwoFactorPolicyUpdate,
     ];
 
@@ -75,6 +77,7 @@ impl EventKind {
             EventKind::TwoFactorEnable => "two_factor.enable",
             EventKind::TwoFactorDisable => "two_factor.disable",
             EventKind::RecoveryCodeUse => "two_factor.recovery_code_use",
+            EventKind::RecoveryCodesReplace => "two_factor.recovery_codes_replace",
             EventKind::TwoFactorPolicyUpdate => "two_factor_policy.update",
         }
     }
@@ -99,6 +102,7 @@ impl EventKind {
             EventKind::TwoFactorEnable => "Two-factor turned on",
             EventKind::TwoFactorDisable => "Two-factor turned off",
             EventKind::RecoveryCodeUse => "Recovery code used",
+            EventKind::RecoveryCodesReplace => "New recovery codes made",
             EventKind::TwoFactorPolicyUpdate => "Two-factor requirement changed",
         }
     }

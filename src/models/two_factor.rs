@@ -95,6 +95,28 @@ pub fn confirm(
     Ok(true)
 }
 
+/// Replaces the recovery codes of a user who has two-factor on; false otherwise.
+pub fn replace_recovery_codes(
+    conn: &mut DbConn,
+    user: UserId,
+    code_hashes: &[String],
+) -> QueryResult<bool> {
+    if !totp_for(conn, user)?.is_some_and(|t| t.enabled()) {
+        return Ok(false);
+    }
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.0)))
+        .execute(conn)?;
+    for h in code_hashes {
+        diesel::insert_into(recovery_codes::table)
+            .values((
+                recovery_codes::user_id.eq(user.0),
+                recovery_codes::code_hash.eq(h),
+            ))
+            .execute(conn)?;
+    }
+    Ok(true)
+}
+
 /// Accepts `step` if it is newer than every step accepted before (atomic: the
 /// same code cannot be used twice, even by two requests at once).
 pub fn accept_step(conn: &mut DbConn, user: UserId, step: i64) -> QueryResult<bool> {

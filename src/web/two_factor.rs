@@ -502,3 +502,69 @@ pub async fn disable(
         }
     }
 }
+
+/// `POST /settings/two-factor/recovery-codes`: new codes (shown once) replace the
+/// old ones; needs the password.
+pub async fn regenerate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = viewer.require(session::TWO_FACTOR_SETUP)?.clone();
+    let pw = form.into_inner().password;
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let codes = two_factor::new_recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| two_factor::hash_recovery_code(c))
+        .collect();
+    let uid = user.id;
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        let k = throttle::key("2fa", &uid.0.to_string());
+        if throttle::locked_until(conn, &k)?.is_some() {
+            return Ok(Err(
+                "Too many wrong attempts. Wait a few minutes and try again.",
+            ));
+        }
+        let me = User::find(conn, uid)?;
+        if pw.is_empty() || !password::verify(&pw, &me.row.password_hash) {
+            throttle::record_failure(conn, &k)?;
+            return Ok(Err("Enter your password to make new recovery codes."));
+        }
+        use diesel::Connection;
+        let done = conn.transaction(|conn| {
+            if !two_factor::replace_recovery_codes(conn, uid, &hashes)? {
+                return Ok::<_, diesel::result::Error>(false);
+            }
+            record_own(
+                conn,
+                (uid, &actor.label),
+                Some(&actor),
+                &actor.ip,
+                EventKind::RecoveryCodesReplace,
+                serde_json::json!({}),
+                true,
+            )?;
+            Ok(true)
+        })?;
+        Ok(if done {
+            Ok(())
+        } else {
+            Err("Two-factor authentication is off.")
+        })
+    })
+    .await?;
+    match outcome {
+        Ok(()) => Ok(no_store(page(&CodesPage {
+            nav: Nav::new(&viewer),
+            codes,
+        })?)),
+        Err(message) => {
+            let mut errors = FieldErrors::new();
+            errors.add("regenerate", message);
+            let p = settings_page(&state, &viewer, errors).await?;
+            Ok(no_store(invalid(&p)?))
+        }
+    }
+}
