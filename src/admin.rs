@@ -46,6 +46,13 @@ pub enum AdminCommand {
         #[arg(long, env = "ATRIUM_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Turn off a user's two-factor authentication (they lost their device and
+    /// their recovery codes); recorded in their organization's audit log.
+    DisableTwoFactor {
+        /// The user ID (handle) or e-mail.
+        #[arg(long)]
+        user: String,
+    },
     /// List organizations with their member and app counts.
     ListOrgs,
 }
@@ -64,6 +71,30 @@ fn find_user(conn: &mut DbConn, who: &str) -> Result<User, String> {
     User::find_for_login(conn, who)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user {who:?}"))
+}
+
+/// Turns a user's two-factor off and records it (with the operator as actor).
+fn disable_two_factor(conn: &mut DbConn, user: &User) -> diesel::QueryResult<()> {
+    use crate::models::audit::{self, AuditActor, AuditTarget, EventKind};
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        crate::models::two_factor::disable(conn, user.id())?;
+        if let Some(m) = crate::models::org::Membership::for_user(conn, user.id())? {
+            audit::record(
+                conn,
+                Some(m.org_id),
+                &AuditActor {
+                    user_id: None,
+                    label: "atrium admin".to_owned(),
+                    ip: "local".to_owned(),
+                },
+                EventKind::TwoFactorDisable,
+                &AuditTarget::user(user.id(), &user.handle),
+                serde_json::json!({ "confirmed_with": "operator command" }),
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// Runs one operator command.
@@ -152,6 +183,11 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), String> {
                 "password of {} reset; their sessions are ended",
                 user.handle
             );
+        }
+        AdminCommand::DisableTwoFactor { user } => {
+            let user = find_user(conn, &user)?;
+            disable_two_factor(conn, &user).map_err(|e| e.to_string())?;
+            println!("two-factor authentication of {} is off", user.handle);
         }
         AdminCommand::ListOrgs => {
             use crate::db::schema::{accounts, memberships, orgs};

@@ -27,6 +27,9 @@ pub enum AppError {
     /// Throttled (repeated failed sign-ins, rate limits).
     #[error("{0}")]
     TooManyRequests(String),
+    /// The user must go elsewhere first (two-factor enrolment an org requires).
+    #[error("Continue at {0}")]
+    SeeOther(String),
     /// Something broke on our side; the detail is logged, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal(String),
@@ -73,7 +76,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Unauthorized { .. } => StatusCode::SEE_OTHER,
+            AppError::Unauthorized { .. } | AppError::SeeOther(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -94,6 +97,12 @@ impl ResponseError for AppError {
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location.clone()))
                 .insert_header(("HX-Redirect", location))
+                .finish();
+        }
+        if let AppError::SeeOther(location) = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location.clone()))
+                .insert_header(("HX-Redirect", location.clone()))
                 .finish();
         }
         let status = self.status_code();

@@ -6,8 +6,9 @@ use actix_web::HttpResponse;
 
 use crate::error::AppError;
 use crate::web::{
-    account, app_page, apps, concepts, inputs, invitations, members, model_page, model_versions,
-    models, orgs, passwords, security, tokens, upload,
+    account, app_page, apps, audit_log, concepts, inputs, invitations, members, model_page,
+    model_versions, models, orgs, passwords, security, sessions, tokens, two_factor,
+    two_factor_policy, upload,
 };
 
 /// Registers every route.
@@ -33,6 +34,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/login", get().to(account::login_page))
     .route("/login", post().to(account::login))
     .route("/logout", post().to(account::logout))
+    .route("/login/two-factor", get().to(two_factor::challenge_page))
+    .route("/login/two-factor", post().to(two_factor::challenge))
+    .route("/settings/two-factor", get().to(two_factor::settings))
+    .route("/settings/two-factor/setup", post().to(two_factor::setup))
+    .route(
+        "/settings/two-factor/confirm",
+        post().to(two_factor::confirm),
+    )
+    .route(
+        "/settings/two-factor/disable",
+        post().to(two_factor::disable),
+    )
+    .route(
+        "/settings/two-factor/recovery-codes",
+        post().to(two_factor::regenerate),
+    )
+    .route(
+        "/settings/sessions/revoke-others",
+        post().to(sessions::revoke_others),
+    )
+    .route(
+        "/settings/sessions/{id}/revoke",
+        post().to(sessions::revoke_one),
+    )
     .route("/settings/profile", get().to(account::profile_page))
     .route("/settings/profile", post().to(account::update_profile))
     .route("/settings/password", post().to(account::change_password))
@@ -83,6 +108,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/{owner}/account/security/password-policy",
         post().to(security::save_policy),
+    )
+    .route(
+        "/{owner}/account/security/audit-log",
+        get().to(audit_log::index),
+    )
+    .route(
+        "/{owner}/account/security/audit-log.csv",
+        get().to(audit_log::export),
+    )
+    .route(
+        "/{owner}/account/security/two-factor",
+        post().to(two_factor_policy::save),
     )
     .route("/{owner}/account/members", get().to(members::index))
     .route(

@@ -73,3 +73,47 @@ fn admin_sets_a_policy_and_an_invitee_signs_up_under_it() {
         b.close().await;
     });
 }
+
+/// Two-factor in the browser: enrol from the QR page's key, see the recovery
+/// codes, sign out, sign in with the password and then a code.
+#[test]
+fn a_user_enrols_in_two_factor_and_signs_in_with_a_code() {
+    use atrium::auth::totp;
+    let app = TestApp::start();
+    app.signup("alice");
+    runtime().block_on(async {
+        let b = Browser::launch(&app.base).await;
+        b.goto("/login").await;
+        b.fill("#login", "alice").await;
+        b.fill("#password", "correct horse battery").await;
+        b.click("form[action='/login'] button[type=submit]").await;
+        b.wait_for_path("/alice/apps").await;
+
+        b.goto("/settings/profile").await;
+        b.visible("[data-testid=this-session]").await;
+        b.click("a[href='/settings/two-factor']").await;
+        b.wait_for_path("/settings/two-factor").await;
+        b.click("#setup-form button[type=submit]").await;
+        b.visible("[data-testid=qr] svg").await;
+        let key = b.texts("#totp-secret").await.join("");
+        let secret = totp::base32_decode(&key).expect("base32 key");
+        let now = chrono::Utc::now().timestamp();
+        b.fill("#code", &totp::code_at(&secret, now)).await;
+        b.click("#confirm-form button[type=submit]").await;
+        b.visible("[data-testid=recovery-codes]").await;
+        assert_eq!(b.texts("[data-testid=recovery-codes] code").await.len(), 10);
+
+        b.click("[data-testid=profile-menu] summary").await;
+        b.click("form[action='/logout'] button[type=submit]").await;
+        b.wait_for_path("/login").await;
+        b.fill("#login", "alice").await;
+        b.fill("#password", "correct horse battery").await;
+        b.click("form[action='/login'] button[type=submit]").await;
+        b.wait_for_path("/login/two-factor").await;
+        let next = totp::code_at(&secret, chrono::Utc::now().timestamp() + 30);
+        b.fill("#code", &next).await;
+        b.click("#two-factor-form button[type=submit]").await;
+        b.wait_for_path("/alice/apps").await;
+        b.close().await;
+    });
+}

@@ -3,7 +3,7 @@
 //! key's secret is in the creation response (as its `id`, the platform's
 //! convention) and nowhere else; listings show the public `key_id`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use diesel::Connection;
 use serde::Deserialize;
@@ -158,6 +158,7 @@ pub async fn get(
 /// `POST /v2/users/{U}/keys`: `{"keys": [{"description", "scopes": [...], "expires_at"}]}`.
 /// All the keys are created or none; a key cannot carry a scope the caller's lacks.
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<String>,
@@ -180,11 +181,12 @@ pub async fn create(
         .map(|(i, k)| validate_key(&user, k, i))
         .collect::<Result<Vec<_>, _>>()?;
     let uid = user.id;
+    let actor = crate::api::audit_actor(&req, &user);
     let created = crate::db::run(&state.pool, move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
             validated
                 .iter()
-                .map(|(d, s, e)| ApiKey::create(conn, uid, d, s, *e))
+                .map(|(d, s, e)| crate::models::token::create_audited(conn, &actor, uid, d, s, *e))
                 .collect::<Result<Vec<_>, _>>()
         })?)
     })
@@ -204,6 +206,7 @@ pub async fn create(
 /// `DELETE /v2/users/{U}/keys/{id}`: revokes a key, named by its `key_id` (or by the
 /// `id` its creation returned).
 pub async fn delete(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<(String, String)>,
@@ -211,13 +214,16 @@ pub async fn delete(
     let (u, key) = path.into_inner();
     authorize(&state, &user, &u, "keys:write").await?;
     let uid = user.id;
+    let actor = crate::api::audit_actor(&req, &user);
     let shown = shorten(&key, 40);
     let revoked = crate::db::run(&state.pool, move |conn| {
-        if ApiKey::revoke(conn, uid, &key)? {
+        if crate::models::token::revoke_audited(conn, &actor, uid, &key)? {
             return Ok(true);
         }
         match ApiKey::find_by_secret(conn, &key)? {
-            Some(k) if k.user_id == uid.0 => Ok(ApiKey::revoke(conn, uid, &k.key_id)?),
+            Some(k) if k.user_id == uid.0 => Ok(crate::models::token::revoke_audited(
+                conn, &actor, uid, &k.key_id,
+            )?),
             _ => Ok(false),
         }
     })

@@ -6,6 +6,7 @@
 //! every handler reads bodies and query strings the same way.
 
 pub mod apps;
+pub mod audit;
 pub mod auth;
 pub mod invitations;
 pub mod keys;
@@ -110,6 +111,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/users/{user}/validate_password")
                     .route(post().to(security::validate_password)),
+            )
+            .service(
+                web::resource("/users/{user}/password_policies")
+                    .route(get().to(security::get_policies))
+                    .route(post().to(security::set_policies))
+                    .route(patch().to(security::set_policies)),
+            )
+            .service(
+                web::resource("/users/{user}/audit_log/searches").route(post().to(audit::search)),
             )
             .service(
                 web::resource("/users/{user}/keys")

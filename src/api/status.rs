@@ -246,6 +246,7 @@ impl From<AppError> for ApiError {
             AppError::TooManyRequests(m) => {
                 ApiError::new(code::CONN_THROTTLED, StatusCode::TOO_MANY_REQUESTS, m)
             }
+            AppError::SeeOther(to) => ApiError::forbidden(format!("Continue at {to} first.")),
             AppError::Internal(detail) => ApiError::internal(detail),
         }
     }

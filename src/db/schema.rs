@@ -127,6 +127,7 @@ diesel::table! {
         details -> Text,
         source_ip -> Text,
         created_at -> Timestamp,
+        success -> Bool,
     }
 }
 
@@ -278,6 +279,52 @@ diesel::table! {
     }
 }
 
+// --- security_more: sessions, two-factor (2026-11-28-000006) ---
+diesel::table! {
+    user_sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        epoch -> BigInt,
+        ip -> Text,
+        user_agent -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> BigInt,
+        secret -> Text,
+        enabled_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    two_factor_policies (org_id) {
+        org_id -> BigInt,
+        required -> Bool,
+        grace_days -> Integer,
+        required_since -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+diesel::joinable!(user_sessions -> users (user_id));
+// --- end security_more ---
+
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(orgs -> accounts (id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -321,4 +368,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     model_versions,
     model_stars,
+    user_sessions,
+    user_totp,
+    recovery_codes,
+    two_factor_policies,
 );

@@ -21,11 +21,21 @@ pub enum EventKind {
     MemberRemove,
     MemberLeave,
     PasswordPolicyUpdate,
+    SignIn,
+    SignInFailed,
+    TokenCreate,
+    TokenRevoke,
+    SessionsRevoke,
+    TwoFactorEnable,
+    TwoFactorDisable,
+    RecoveryCodeUse,
+    RecoveryCodesReplace,
+    TwoFactorPolicyUpdate,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -35,6 +45,16 @@ impl EventKind {
         EventKind::MemberRemove,
         EventKind::MemberLeave,
         EventKind::PasswordPolicyUpdate,
+        EventKind::SignIn,
+        EventKind::SignInFailed,
+        EventKind::TokenCreate,
+        EventKind::TokenRevoke,
+        EventKind::SessionsRevoke,
+        EventKind::TwoFactorEnable,
+        EventKind::TwoFactorDisable,
+        EventKind::RecoveryCodeUse,
+        EventKind::RecoveryCodesReplace,
+        EventKind::TwoFactorPolicyUpdate,
     ];
 
     /// The stored name.
@@ -49,6 +69,41 @@ impl EventKind {
             EventKind::MemberRemove => "member.remove",
             EventKind::MemberLeave => "member.leave",
             EventKind::PasswordPolicyUpdate => "password_policy.update",
+            EventKind::SignIn => "session.sign_in",
+            EventKind::SignInFailed => "session.sign_in_failed",
+            EventKind::TokenCreate => "token.create",
+            EventKind::TokenRevoke => "token.revoke",
+            EventKind::SessionsRevoke => "session.revoke",
+            EventKind::TwoFactorEnable => "two_factor.enable",
+            EventKind::TwoFactorDisable => "two_factor.disable",
+            EventKind::RecoveryCodeUse => "two_factor.recovery_code_use",
+            EventKind::RecoveryCodesReplace => "two_factor.recovery_codes_replace",
+            EventKind::TwoFactorPolicyUpdate => "two_factor_policy.update",
+        }
+    }
+
+    /// What the audit log screen calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::InvitationCreate => "Invitation sent",
+            EventKind::InvitationResend => "Invitation resent",
+            EventKind::InvitationCancel => "Invitation cancelled",
+            EventKind::InvitationAccept => "Invitation accepted",
+            EventKind::InvitationDecline => "Invitation declined",
+            EventKind::MemberRoleChange => "Member role changed",
+            EventKind::MemberRemove => "Member removed",
+            EventKind::MemberLeave => "Member left",
+            EventKind::PasswordPolicyUpdate => "Password policy changed",
+            EventKind::SignIn => "Signed in",
+            EventKind::SignInFailed => "Failed sign-in",
+            EventKind::TokenCreate => "Access token created",
+            EventKind::TokenRevoke => "Access token revoked",
+            EventKind::SessionsRevoke => "Sessions signed out",
+            EventKind::TwoFactorEnable => "Two-factor turned on",
+            EventKind::TwoFactorDisable => "Two-factor turned off",
+            EventKind::RecoveryCodeUse => "Recovery code used",
+            EventKind::RecoveryCodesReplace => "New recovery codes made",
+            EventKind::TwoFactorPolicyUpdate => "Two-factor requirement changed",
         }
     }
 
@@ -99,6 +154,15 @@ impl AuditTarget {
         }
     }
 
+    /// A personal access token, named by its public key id and description.
+    pub fn token(key_id: &str, description: &str) -> AuditTarget {
+        AuditTarget {
+            kind: "token",
+            id: key_id.to_owned(),
+            label: description.to_owned(),
+        }
+    }
+
     /// A user, named by id and handle.
     pub fn user(id: UserId, handle: &str) -> AuditTarget {
         AuditTarget {
@@ -125,12 +189,21 @@ pub struct AuditEvent {
     pub details: String,
     pub source_ip: String,
     pub created_at: NaiveDateTime,
+    /// False for a refused attempt (a failed sign-in).
+    pub success: bool,
 }
 
 impl AuditEvent {
     /// The details as JSON (an empty object when unreadable).
     pub fn details_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.details).unwrap_or_else(|_| serde_json::json!({}))
+    }
+
+    /// The screen's name for the event type (the stored name when unknown).
+    pub fn type_label(&self) -> &str {
+        EventKind::parse(&self.event_type)
+            .map(EventKind::label)
+            .unwrap_or(&self.event_type)
     }
 }
 
@@ -142,6 +215,19 @@ pub fn record(
     kind: EventKind,
     target: &AuditTarget,
     details: serde_json::Value,
+) -> QueryResult<()> {
+    record_outcome(conn, org, actor, kind, target, details, true)
+}
+
+/// Records one event with whether it succeeded (a refused sign-in is `false`).
+pub fn record_outcome(
+    conn: &mut DbConn,
+    org: Option<OrgId>,
+    actor: &AuditActor,
+    kind: EventKind,
+    target: &AuditTarget,
+    details: serde_json::Value,
+    success: bool,
 ) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values((
@@ -155,6 +241,7 @@ pub fn record(
             audit_events::details.eq(details.to_string()),
             audit_events::source_ip.eq(&actor.ip),
             audit_events::created_at.eq(now()),
+            audit_events::success.eq(success),
         ))
         .execute(conn)
         .map(|_| ())

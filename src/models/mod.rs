@@ -4,6 +4,7 @@
 pub mod account;
 pub mod app;
 pub mod audit;
+pub mod audit_search;
 pub mod concept;
 pub mod input;
 pub mod invitation;
@@ -14,7 +15,9 @@ pub mod password_policy;
 pub mod password_reset;
 pub mod throttle;
 pub mod token;
+pub mod two_factor;
 pub mod user;
+pub mod user_session;
 pub mod version;
 
 use chrono::{NaiveDateTime, Utc};

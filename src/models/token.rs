@@ -179,3 +179,81 @@ impl ApiKey {
             .map(|_| ())
     }
 }
+
+/// Records a token's creation or revocation in its owner's organization's audit
+/// log (users outside any organization have no log).
+pub fn record_event(
+    conn: &mut DbConn,
+    actor: &crate::models::audit::AuditActor,
+    user: UserId,
+    kind: crate::models::audit::EventKind,
+    key: &ApiKey,
+) -> QueryResult<()> {
+    use crate::models::audit::{self, AuditTarget};
+    let Some(m) = crate::models::org::Membership::for_user(conn, user)? else {
+        return Ok(());
+    };
+    audit::record(
+        conn,
+        Some(m.org_id),
+        actor,
+        kind,
+        &AuditTarget::token(&key.key_id, &key.description),
+        serde_json::json!({
+            "scopes": key.scopes.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+            "expires_at": key.expires_at.map(|t| t.and_utc().to_rfc3339()),
+        }),
+    )
+}
+
+/// Creates a token and records it, in one transaction.
+pub fn create_audited(
+    conn: &mut DbConn,
+    actor: &crate::models::audit::AuditActor,
+    user: UserId,
+    description: &str,
+    scopes: &[String],
+    expires_at: Option<NaiveDateTime>,
+) -> QueryResult<CreatedKey> {
+    conn.transaction(|conn| {
+        let created = ApiKey::create(conn, user, description, scopes, expires_at)?;
+        record_event(
+            conn,
+            actor,
+            user,
+            crate::models::audit::EventKind::TokenCreate,
+            &created.key,
+        )?;
+        Ok(created)
+    })
+}
+
+/// Revokes one of the user's tokens by `key_id` and records it; false when the
+/// user has no such token.
+pub fn revoke_audited(
+    conn: &mut DbConn,
+    actor: &crate::models::audit::AuditActor,
+    user: UserId,
+    key_id: &str,
+) -> QueryResult<bool> {
+    conn.transaction(|conn| {
+        let key = api_keys::table
+            .filter(api_keys::user_id.eq(user.0))
+            .filter(api_keys::key_id.eq(key_id))
+            .select(ApiKey::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(key) = key else {
+            return Ok(false);
+        };
+        ApiKey::revoke(conn, user, key_id)?;
+        record_event(
+            conn,
+            actor,
+            user,
+            crate::models::audit::EventKind::TokenRevoke,
+            &key,
+        )?;
+        Ok(true)
+    })
+}

@@ -13,7 +13,9 @@ use crate::models::account::validate_handle;
 use crate::models::org::Membership;
 use crate::models::password_policy::PasswordPolicy;
 use crate::models::throttle;
+use crate::models::two_factor;
 use crate::models::user::{validate_email, CreateUserError, NewUser, User};
+use crate::models::user_session;
 use crate::state::AppState;
 use crate::web::{
     flash, invalid, invitations, page, passwords, redirect, render, safe_next, FieldErrors, Nav,
@@ -179,7 +181,7 @@ pub async fn signup(
     };
     match result {
         Ok(user) => {
-            session::sign_in(&viewer.session, &user)?;
+            session::sign_in(&req, &state, &viewer.session, &user).await?;
             tracing::info!(user_id = user.row.id, "signed up");
             if !form.invitation.is_empty() {
                 let to =
@@ -281,6 +283,8 @@ enum LoginOutcome {
     Ok(User),
     /// Right password, but past the policy's lifespan: a new one first.
     Expired(User),
+    /// Right password; the user's second factor comes next.
+    TwoFactor(User),
     Wrong,
     Locked(i64),
 }
@@ -305,6 +309,7 @@ pub async fn login(
     let ip = crate::web::client_ip(&req);
     let login = form.login.trim().to_owned();
     let pw = std::mem::take(&mut form.password);
+    let ip_for_audit = ip.clone();
     let outcome = crate::db::run(&state.pool, move |conn| {
         let keys = [throttle::key("login", &login), throttle::key("ip", &ip)];
         for k in &keys {
@@ -325,6 +330,9 @@ pub async fn login(
         match (ok, user) {
             (true, Some(u)) => {
                 throttle::clear(conn, &keys[0])?;
+                if two_factor::totp_for(conn, u.id())?.is_some_and(|t| t.enabled()) {
+                    return Ok(LoginOutcome::TwoFactor(u));
+                }
                 let org = Membership::for_user(conn, u.id())?.map(|m| m.org_id);
                 let policy = PasswordPolicy::for_optional_org(conn, org)?;
                 if policy.is_expired(u.row.password_changed_at) {
@@ -332,12 +340,20 @@ pub async fn login(
                 }
                 Ok(LoginOutcome::Ok(u))
             }
-            _ => {
+            (_, user) => {
                 let mut locked = None;
                 for k in &keys {
                     if let Some(until) = throttle::record_failure(conn, k)? {
                         locked = Some(until);
                     }
+                }
+                if let Some(u) = &user {
+                    crate::web::two_factor::record_failed_sign_in(
+                        conn,
+                        u,
+                        &ip_for_audit,
+                        "wrong password",
+                    )?;
                 }
                 match locked {
                     Some(_) => Ok(LoginOutcome::Locked(throttle::LOCK_MINUTES)),
@@ -349,7 +365,7 @@ pub async fn login(
     .await?;
     match outcome {
         LoginOutcome::Ok(user) => {
-            session::sign_in(&viewer.session, &user)?;
+            session::sign_in(&req, &state, &viewer.session, &user).await?;
             tracing::info!(user_id = user.row.id, "signed in");
             let next = if form.next.is_empty() {
                 format!("/{}/apps", user.handle)
@@ -357,6 +373,10 @@ pub async fn login(
                 safe_next(Some(&form.next))
             };
             Ok(redirect(&req, &next))
+        }
+        LoginOutcome::TwoFactor(user) => {
+            crate::web::two_factor::start_challenge(&viewer.session, &user, &form.next)?;
+            Ok(redirect(&req, crate::web::two_factor::CHALLENGE))
         }
         LoginOutcome::Expired(user) => {
             passwords::start_expired(&viewer.session, &user, &form.next)?;
@@ -389,8 +409,8 @@ pub async fn login(
 }
 
 /// `POST /logout`
-pub async fn logout(viewer: Viewer) -> HttpResponse {
-    session::sign_out(&viewer.session);
+pub async fn logout(state: web::Data<AppState>, viewer: Viewer) -> HttpResponse {
+    session::sign_out(&state, &viewer.session).await;
     HttpResponse::SeeOther()
         .insert_header(("Location", "/login"))
         .finish()
@@ -421,6 +441,8 @@ struct ProfilePage {
     password_errors: FieldErrors,
     /// The password rules of the user's organization.
     rules: Vec<RuleState>,
+    /// The user's signed-in browsers.
+    sessions: Vec<crate::web::sessions::SessionView>,
 }
 
 /// `GET /settings/profile`
@@ -439,6 +461,7 @@ pub async fn profile_page(
         nav: Nav::new(&viewer),
         profile_errors: FieldErrors::new(),
         password_errors: FieldErrors::new(),
+        sessions: crate::web::sessions::for_profile(&state, &viewer).await?,
     })
 }
 
@@ -462,6 +485,7 @@ pub async fn update_profile(
             profile: form,
             profile_errors: errors,
             password_errors: FieldErrors::new(),
+            sessions: crate::web::sessions::for_profile(&state, &viewer).await?,
         });
     };
     let id = user.id;
@@ -478,6 +502,7 @@ pub async fn update_profile(
             profile: form,
             profile_errors: errors,
             password_errors: FieldErrors::new(),
+            sessions: crate::web::sessions::for_profile(&state, &viewer).await?,
         });
     }
     flash(&viewer.session, "Profile saved.");
@@ -500,6 +525,7 @@ pub async fn change_password(
     let id = user.id;
     let (current, new) = (form.current_password.clone(), form.new_password.clone());
     let confirm_ok = errors.is_empty();
+    let this_session = viewer.session_hash.clone();
     let result = crate::db::run(&state.pool, move |conn| {
         let stored = User::find(conn, id)?;
         if !password::verify(&current, &stored.row.password_hash) {
@@ -514,7 +540,12 @@ pub async fn change_password(
             return Ok(Err(PasswordRefusal::Confirm));
         }
         let hash = password::hash(&new).map_err(AppError::internal)?;
-        Ok(Ok(User::set_password(conn, id, &hash)?))
+        let epoch = User::set_password(conn, id, &hash)?;
+        // This session lives on at the new epoch; the others end.
+        if let Some(h) = &this_session {
+            user_session::set_epoch(conn, h, epoch)?;
+        }
+        Ok(Ok(epoch))
     })
     .await?;
     match result {
@@ -545,6 +576,7 @@ pub async fn change_password(
                 handle: user.handle,
                 profile_errors: FieldErrors::new(),
                 password_errors: errors,
+                sessions: crate::web::sessions::for_profile(&state, &viewer).await?,
             })
         }
     }

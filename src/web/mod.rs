@@ -5,6 +5,7 @@
 pub mod account;
 pub mod app_page;
 pub mod apps;
+pub mod audit_log;
 pub mod concepts;
 pub mod forms;
 pub mod inputs;
@@ -16,7 +17,10 @@ pub mod models;
 pub mod orgs;
 pub mod passwords;
 pub mod security;
+pub mod sessions;
 pub mod tokens;
+pub mod two_factor;
+pub mod two_factor_policy;
 pub mod upload;
 
 use std::collections::BTreeMap;

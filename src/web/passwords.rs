@@ -216,7 +216,7 @@ pub async fn expired(
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            session::sign_in(&viewer.session, &user)?;
+            session::sign_in(&req, &state, &viewer.session, &user).await?;
             tracing::info!(
                 user_id = user.row.id,
                 "expired password replaced; signed in"
@@ -230,7 +230,7 @@ pub async fn expired(
         }
         // The password changed elsewhere meanwhile: sign in again.
         Err(None) => {
-            session::sign_out(&viewer.session);
+            session::sign_out(&state, &viewer.session).await;
             Ok(redirect(&req, "/login"))
         }
         Err(Some((field, message))) => {
@@ -462,7 +462,7 @@ pub async fn reset(
     match result {
         Ok(uid) => {
             tracing::info!(user_id = uid, "password reset through an e-mailed link");
-            session::sign_out(&viewer.session);
+            session::sign_out(&state, &viewer.session).await;
             crate::web::flash(
                 &viewer.session,
                 "Your password was reset. Sign in with the new one.",

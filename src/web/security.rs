@@ -148,6 +148,8 @@ struct SecurityPage {
     errors: FieldErrors,
     max_life_span: i32,
     max_reuse: i32,
+    /// The "Require two-factor" card (`web::two_factor_policy`).
+    two_factor: crate::web::two_factor_policy::Card,
 }
 
 /// Loads the org named in the path after checking `action` (404 for non-admins).
@@ -168,7 +170,13 @@ async fn load(
     Ok(org)
 }
 
-fn security_page(viewer: &Viewer, org: Org, form: PolicyForm, errors: FieldErrors) -> SecurityPage {
+fn security_page(
+    viewer: &Viewer,
+    org: Org,
+    form: PolicyForm,
+    errors: FieldErrors,
+    two_factor: crate::web::two_factor_policy::Card,
+) -> SecurityPage {
     let target = Target::Org(AccountId(org.id.0));
     SecurityPage {
         nav: Nav::new(viewer),
@@ -181,7 +189,32 @@ fn security_page(viewer: &Viewer, org: Org, form: PolicyForm, errors: FieldError
         org,
         max_life_span: MAX_LIFE_SPAN_DAYS,
         max_reuse: MAX_REUSE_EPOCH,
+        two_factor,
     }
+}
+
+/// The page with the saved password policy and this two-factor card (the card's
+/// form was refused).
+pub(crate) async fn page_with_card(
+    state: &AppState,
+    viewer: &Viewer,
+    org: Org,
+    card: crate::web::two_factor_policy::Card,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let org_id = org.id;
+    let policy = crate::db::run(&state.pool, move |conn| {
+        Ok(PasswordPolicy::for_org(conn, org_id)?)
+    })
+    .await?;
+    let page = security_page(
+        viewer,
+        org,
+        PolicyForm::from_policy(&policy),
+        FieldErrors::new(),
+        card,
+    );
+    render(status, &page)
 }
 
 /// `GET /{org}/account/security`
@@ -196,11 +229,13 @@ pub async fn index(
         Ok(PasswordPolicy::for_org(conn, org_id)?)
     })
     .await?;
+    let card = crate::web::two_factor_policy::card(&state, org_id).await?;
     let page = security_page(
         &viewer,
         org,
         PolicyForm::from_policy(&policy),
         FieldErrors::new(),
+        card,
     );
     render(StatusCode::OK, &page)
 }
@@ -218,7 +253,8 @@ pub async fn save_policy(
     let policy = match form.parse() {
         Ok(p) => p,
         Err(errors) => {
-            let page = security_page(&viewer, org, form, errors);
+            let card = crate::web::two_factor_policy::card(&state, org.id).await?;
+            let page = security_page(&viewer, org, form, errors, card);
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };

@@ -198,6 +198,7 @@ pub async fn list(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResp
 /// `POST /settings/tokens`: creates the token and shows its secret once (the
 /// response is not stored by the browser; the secret is kept nowhere else).
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
     body: web::Bytes,
@@ -221,9 +222,11 @@ pub async fn create(
         });
     };
     let uid = user.id;
+    let actor = crate::web::members::audit_actor(&req, &user);
     let created = crate::db::run(&state.pool, move |conn| {
-        Ok(ApiKey::create(
+        Ok(crate::models::token::create_audited(
             conn,
+            &actor,
             uid,
             &description,
             &scopes,
@@ -256,8 +259,11 @@ pub async fn revoke(
     let user = viewer.require(PATH)?.clone();
     can_self(&viewer.actor, own_account(&user), "keys:write").map_err(denied)?;
     let (uid, key_id) = (user.id, path.into_inner());
+    let actor = crate::web::members::audit_actor(&req, &user);
     let revoked = crate::db::run(&state.pool, move |conn| {
-        Ok(ApiKey::revoke(conn, uid, &key_id)?)
+        Ok(crate::models::token::revoke_audited(
+            conn, &actor, uid, &key_id,
+        )?)
     })
     .await?;
     if !revoked {
