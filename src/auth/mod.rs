@@ -6,3 +6,4 @@ pub mod password;
 pub mod password_policy;
 pub mod policy;
 pub mod session;
+pub mod teams;

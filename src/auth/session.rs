@@ -10,7 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use diesel::prelude::*;
 
-use crate::auth::policy::{Actor, ActorUser, Role};
+use crate::auth::policy::{Actor, ActorUser, Role, TeamAccess};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::models::invitation::{self, Invitation};
@@ -181,6 +181,21 @@ fn load_user(conn: &mut DbConn, id: UserId) -> QueryResult<Option<(User, Option<
     )
 }
 
+/// The user's team grants and label restrictions, loaded with the actor so that
+/// membership and grant changes count from the next request. Admins are exempt
+/// from restrictions and gain nothing from grants: no statement for them, nor
+/// for users outside an organization.
+pub fn team_access(
+    conn: &mut DbConn,
+    user: UserId,
+    membership: Option<&Membership>,
+) -> QueryResult<TeamAccess> {
+    match membership {
+        Some(m) if m.role != Role::Admin => crate::models::team::access(conn, user, m.org_id),
+        _ => Ok(TeamAccess::default()),
+    }
+}
+
 impl FromRequest for Viewer {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Viewer, AppError>>>>;
@@ -212,10 +227,11 @@ impl FromRequest for Viewer {
                     return Ok(None);
                 };
                 let invitations = invitation::open_for_user(conn, user.id())?;
-                Ok(Some((user, membership, invitations)))
+                let teams = team_access(conn, user.id(), membership.as_ref())?;
+                Ok(Some((user, membership, invitations, teams)))
             })
             .await?;
-            let Some((user, membership, invitations)) = loaded else {
+            let Some((user, membership, invitations, teams)) = loaded else {
                 // Deleted user, or a session from before a password change.
                 session.purge();
                 let csrf = crate::auth::csrf::ensure_token(&session)?;
@@ -243,6 +259,7 @@ impl FromRequest for Viewer {
                         handle: user.handle,
                         membership,
                         scopes: None,
+                        teams,
                     }),
                 },
                 user: Some(signed_in),

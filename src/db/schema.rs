@@ -58,6 +58,7 @@ diesel::table! {
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        labels -> Text,
     }
 }
 
@@ -278,6 +279,42 @@ diesel::table! {
     }
 }
 
+// Teams (issue 4).
+diesel::table! {
+    teams (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        team_id -> Text,
+        name -> Text,
+        default_role -> Text,
+        restricted_labels -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_apps (team_id, app_id) {
+        team_id -> BigInt,
+        app_id -> BigInt,
+        role -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_apps -> teams (team_id));
+diesel::joinable!(team_apps -> apps (app_id));
+diesel::joinable!(team_members -> users (user_id));
+
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(orgs -> accounts (id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -321,4 +358,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     model_versions,
     model_stars,
+    teams,
+    team_members,
+    team_apps,
 );

@@ -21,11 +21,19 @@ pub enum EventKind {
     MemberRemove,
     MemberLeave,
     PasswordPolicyUpdate,
+    TeamCreate,
+    TeamUpdate,
+    TeamDelete,
+    TeamMemberAdd,
+    TeamMemberRemove,
+    TeamAppAdd,
+    TeamAppRemove,
+    AppLabelsUpdate,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -35,6 +43,14 @@ impl EventKind {
         EventKind::MemberRemove,
         EventKind::MemberLeave,
         EventKind::PasswordPolicyUpdate,
+        EventKind::TeamCreate,
+        EventKind::TeamUpdate,
+        EventKind::TeamDelete,
+        EventKind::TeamMemberAdd,
+        EventKind::TeamMemberRemove,
+        EventKind::TeamAppAdd,
+        EventKind::TeamAppRemove,
+        EventKind::AppLabelsUpdate,
     ];
 
     /// The stored name.
@@ -49,6 +65,14 @@ impl EventKind {
             EventKind::MemberRemove => "member.remove",
             EventKind::MemberLeave => "member.leave",
             EventKind::PasswordPolicyUpdate => "password_policy.update",
+            EventKind::TeamCreate => "team.create",
+            EventKind::TeamUpdate => "team.update",
+            EventKind::TeamDelete => "team.delete",
+            EventKind::TeamMemberAdd => "team.member_add",
+            EventKind::TeamMemberRemove => "team.member_remove",
+            EventKind::TeamAppAdd => "team.app_add",
+            EventKind::TeamAppRemove => "team.app_remove",
+            EventKind::AppLabelsUpdate => "app.labels_update",
         }
     }
 
