@@ -120,6 +120,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/{owner}/{app}/settings",
         post().to(app_page::update_settings),
     )
+    .route(
+        "/{owner}/{app}/settings/labels",
+        post().to(app_page::update_labels),
+    )
     .route("/{owner}/{app}/duplicate", get().to(apps::duplicate_form))
     .route("/{owner}/{app}/duplicate", post().to(apps::duplicate))
     .route("/{owner}/{app}/delete", get().to(apps::delete_form))

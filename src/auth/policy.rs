@@ -739,7 +739,10 @@ mod tests {
     fn only_admins_see_members() {
         for rel in Relation::ALL {
             for a in [Action::ViewMembers, Action::ManageMembers] {
-                let admin = [Relation::Member(Role::Admin), Relation::Restricted(Role::Admin)];
+                let admin = [
+                    Relation::Member(Role::Admin),
+                    Relation::Restricted(Role::Admin),
+                ];
                 let expected = if admin.contains(&rel) {
                     Decision::Allow
                 } else {

@@ -74,6 +74,11 @@ impl App {
     pub fn is_public(&self) -> bool {
         self.visibility() == Visibility::Public
     }
+
+    /// The compliance labels, in order.
+    pub fn label_list(&self) -> Vec<&str> {
+        crate::models::labels::split(&self.labels).collect()
+    }
 }
 
 /// The editable fields of an app, validated.
@@ -442,6 +447,22 @@ impl App {
                     AppWriteError::Db(e)
                 }
             })
+    }
+
+    /// Sets the app's compliance labels (valid, see `models::labels::parse`) and
+    /// runs `audit` in the same transaction.
+    pub fn set_labels(
+        conn: &mut DbConn,
+        id: i64,
+        labels: &[String],
+        audit: impl FnOnce(&mut DbConn) -> QueryResult<()>,
+    ) -> QueryResult<()> {
+        conn.transaction(|conn| {
+            diesel::update(apps::table.find(id))
+                .set(apps::labels.eq(crate::models::labels::store(labels)))
+                .execute(conn)?;
+            audit(conn)
+        })
     }
 
     /// Deletes the app (its pins cascade) and lowers the owner's app count.
