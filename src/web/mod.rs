@@ -16,6 +16,7 @@ pub mod models;
 pub mod orgs;
 pub mod passwords;
 pub mod security;
+pub mod teams;
 pub mod tokens;
 pub mod upload;
 
