@@ -29,5 +29,6 @@ mod policy_table;
 mod query_count;
 mod security;
 mod sessions;
+mod teams;
 mod tokens_ui;
 mod training;
