@@ -47,7 +47,11 @@ fn readme_table() -> Vec<Vec<String>> {
 pub fn expected_table(actions: &[Action]) -> String {
     let mut out = format!(
         "| who ↓ · may → | {} |\n|---|{}\n",
-        actions.iter().map(|a| a.label()).collect::<Vec<_>>().join(" | "),
+        actions
+            .iter()
+            .map(|a| a.label())
+            .collect::<Vec<_>>()
+            .join(" | "),
         "---|".repeat(actions.len())
     );
     for rel in Relation::ALL {
@@ -166,6 +170,11 @@ fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
                 ("numeric_needed", "on"),
             ],
         ),
+        Action::ViewTeams => c.get(&format!("/{ns}/account/teams")),
+        Action::ManageTeams => c.post_form(
+            &format!("/{ns}/account/teams"),
+            &[("id", "walkers"), ("default_role", "labeler_worker")],
+        ),
         content => panic!("{content:?} is walked by tests/content_policy.rs"),
     };
     (p.status, p.location())
@@ -187,6 +196,7 @@ fn check(w: &World, rel: Relation, action: Action, ns: &str) {
             | Action::ViewOrg
             | Action::ViewMembers
             | Action::ViewSecurity
+            | Action::ViewTeams
     );
     match expected {
         Decision::Allow if is_get => assert_eq!(status, 200, "{what}"),

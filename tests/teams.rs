@@ -31,7 +31,11 @@ fn create_search_validate_and_delete_teams() {
     // Bad input: 422 with the message next to the field, typed values kept.
     let bad = boss.post_form(
         "/acme/account/teams",
-        &[("id", "no spaces"), ("name", "Kept"), ("default_role", "full_access")],
+        &[
+            ("id", "no spaces"),
+            ("name", "Kept"),
+            ("default_role", "full_access"),
+        ],
     );
     assert_eq!(bad.status, 422);
     assert!(bad.has("[data-field=id]"));
@@ -53,7 +57,10 @@ fn create_search_validate_and_delete_teams() {
     assert!(dup.text("[data-field=id]").contains("Another team"));
 
     let list = boss.get("/acme/account/teams");
-    assert_eq!(list.attrs("tr[data-team]", "data-team"), ["labelers", "trainers"]);
+    assert_eq!(
+        list.attrs("tr[data-team]", "data-team"),
+        ["labelers", "trainers"]
+    );
     let found = boss.htmx_get("/acme/account/teams?q=TRAIN", Some("team-results"));
     assert_eq!(found.attrs("tr[data-team]", "data-team"), ["trainers"]);
     assert!(!found.has("#team-search"), "htmx gets the results only");
@@ -85,7 +92,8 @@ fn create_search_validate_and_delete_teams() {
     assert_eq!(r.status, 303);
     assert_eq!(boss.get("/acme/account/teams/labelers").status, 404);
     assert_eq!(
-        boss.get("/acme/account/teams").attrs("tr[data-team]", "data-team"),
+        boss.get("/acme/account/teams")
+            .attrs("tr[data-team]", "data-team"),
         ["by-oc", "trainers"]
     );
 }
@@ -113,11 +121,16 @@ fn only_org_members_join_and_grants_decide_what_a_team_contributor_sees() {
         &[("member", "tc"), ("member", "outsider")],
     );
     assert_eq!(r.status, 422);
-    assert!(r.text("#add-members-error").contains("outsider is not a member"));
-    assert!(boss.get("/acme/account/teams/crew").has("[data-testid=no-team-members]"));
+    assert!(r
+        .text("#add-members-error")
+        .contains("outsider is not a member"));
+    assert!(boss
+        .get("/acme/account/teams/crew")
+        .has("[data-testid=no-team-members]"));
     add_to_team(&boss, "acme", "crew", &["tc"]);
     assert_eq!(
-        boss.get("/acme/account/teams/crew").attrs("tr[data-member]", "data-member"),
+        boss.get("/acme/account/teams/crew")
+            .attrs("tr[data-member]", "data-member"),
         ["tc"]
     );
 
@@ -139,23 +152,34 @@ fn only_org_members_join_and_grants_decide_what_a_team_contributor_sees() {
         &[("app", "mine"), ("role", "full_access")],
     );
     assert_eq!(r.status, 422);
-    assert!(r.text("[data-field=app]").contains("only the organization's own apps"));
+    assert!(r
+        .text("[data-field=app]")
+        .contains("only the organization's own apps"));
     assert_eq!(r.attr("#grant-app", "value"), "mine");
 
     // Team roles inside the app: a Labeler Worker (the default) creates concepts
     // but does not edit the app; a Model Trainer does not label.
     let r = tc.post_form("/acme/a2/concepts", &[("id", "cat")]);
     assert_eq!(r.status, 303, "{}", r.body);
-    let r = tc.post_form("/acme/a2", &[("name", "Renamed"), ("visibility", "private")]);
+    let r = tc.post_form(
+        "/acme/a2",
+        &[("name", "Renamed"), ("visibility", "private")],
+    );
     assert_eq!(r.status, 403);
-    assert_eq!(tc.post_form("/acme/a4/concepts", &[("id", "dog")]).status, 403);
+    assert_eq!(
+        tc.post_form("/acme/a4/concepts", &[("id", "dog")]).status,
+        403
+    );
     // Changing the team's default role changes the default grants at once.
     let r = boss.post_form(
         "/acme/account/teams/crew",
         &[("name", "crew"), ("default_role", "full_access")],
     );
     assert_eq!(r.status, 303);
-    let r = tc.post_form("/acme/a2", &[("name", "Renamed"), ("visibility", "private")]);
+    let r = tc.post_form(
+        "/acme/a2",
+        &[("name", "Renamed"), ("visibility", "private")],
+    );
     assert_eq!(r.status, 303);
     // Full Access still neither deletes nor duplicates apps.
     let r = tc.post_form("/acme/a2/delete", &[("confirm", "a2")]);
@@ -251,7 +275,9 @@ fn dependent_rows_go_with_members_apps_and_teams_and_everything_is_audited() {
     // Removing the member from the org takes them out of its teams.
     let r = boss.post_form("/acme/account/members/tc/remove", &[]);
     assert_eq!(r.status, 303);
-    assert!(boss.get("/acme/account/teams/crew").has("[data-testid=no-team-members]"));
+    assert!(boss
+        .get("/acme/account/teams/crew")
+        .has("[data-testid=no-team-members]"));
     drop(tc);
     let r = boss.post_form("/acme/account/teams/crew/delete", &[]);
     assert_eq!(r.status, 303);

@@ -14,10 +14,7 @@ pub fn create_team(c: &Client, org: &str, id: &str, default_role: &str) {
 /// Adds the org members `handles` to the team.
 pub fn add_to_team(c: &Client, org: &str, team: &str, handles: &[&str]) {
     let fields: Vec<(&str, &str)> = handles.iter().map(|h| ("member", *h)).collect();
-    let r = c.post_form(
-        &format!("/{org}/account/teams/{team}/members/add"),
-        &fields,
-    );
+    let r = c.post_form(&format!("/{org}/account/teams/{team}/members/add"), &fields);
     assert_eq!(r.status, 303, "adding {handles:?} to {team}: {}", r.body);
 }
 
