@@ -351,7 +351,7 @@ pub async fn create(
 
 /// Loads `{U}/{A}` and checks `action`; a missing app and one the key may not see
 /// answer the same 11101.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     user: &ApiUser,
     owner: &str,
