@@ -10,6 +10,7 @@ mod api_invitations;
 mod api_members;
 mod api_orgs_keys;
 mod api_support;
+mod api_teams;
 mod app_search;
 mod apps;
 mod browser;
