@@ -98,7 +98,11 @@ fn teams_are_managed_by_admins_and_org_contributors_only() {
     let (_, read_only) = token_with(&app, "ann", &["orgs:read"], None);
     let ro = Api::new(&app, Some(&read_only));
     assert_eq!(ro.get("/v2/organizations/acme/teams").code(), 10000);
-    let r = delete_with(&ro, "/v2/organizations/acme/teams", json!({ "ids": ["siloed"] }));
+    let r = delete_with(
+        &ro,
+        "/v2/organizations/acme/teams",
+        json!({ "ids": ["siloed"] }),
+    );
     assert_eq!(r.code(), 11007);
 
     // Delete: an unknown id deletes nothing.
@@ -108,7 +112,11 @@ fn teams_are_managed_by_admins_and_org_contributors_only() {
         json!({ "ids": ["siloed", "nope"] }),
     );
     assert_eq!(r.code(), 11101);
-    let r = delete_with(&ann, "/v2/organizations/acme/teams", json!({ "ids": ["siloed"] }));
+    let r = delete_with(
+        &ann,
+        "/v2/organizations/acme/teams",
+        json!({ "ids": ["siloed"] }),
+    );
     assert_eq!(r.code(), 10000);
     assert_eq!(
         ids(&ann.get("/v2/organizations/acme/teams"), "teams", "id"),
@@ -121,7 +129,13 @@ fn teams_are_managed_by_admins_and_org_contributors_only() {
         .collect();
     assert_eq!(
         kinds,
-        ["team.create", "team.create", "team.update", "team.update", "team.delete"]
+        [
+            "team.create",
+            "team.create",
+            "team.update",
+            "team.update",
+            "team.delete"
+        ]
     );
 }
 
@@ -163,14 +177,20 @@ fn team_users_and_apps_decide_what_a_team_contributors_key_reaches() {
         json!({ "apps": [{ "app_id": "p1" }, { "app_id": "theirs" }] }),
     );
     assert_eq!(r.code(), 11102, "{}", r.json);
-    assert_eq!(tc.get("/v2/users/acme/apps").app_ids(), Vec::<String>::new());
+    assert_eq!(
+        tc.get("/v2/users/acme/apps").app_ids(),
+        Vec::<String>::new()
+    );
     let r = ann.post(
         "/v2/organizations/acme/teams/crew/apps",
         json!({ "apps": [{ "app_id": "p1" }, { "app_id": "p2", "role_id": "labeler_worker" }] }),
     );
     assert_eq!(r.code(), 10000, "{}", r.json);
     assert_eq!(ids(&r, "apps", "app.id"), ["p1", "p2"]);
-    assert_eq!(ids(&r, "apps", "role_id"), ["model_trainer", "labeler_worker"]);
+    assert_eq!(
+        ids(&r, "apps", "role_id"),
+        ["model_trainer", "labeler_worker"]
+    );
     assert_eq!(r.json["apps"][0]["role_is_default"], true);
 
     // The key reaches exactly the granted apps; a guessed one does not exist.
@@ -198,7 +218,12 @@ fn team_users_and_apps_decide_what_a_team_contributors_key_reaches() {
         "/v2/users/acme/apps/p1",
         json!({ "app": { "name": "Renamed" }, "action": "overwrite" }),
     );
-    assert_eq!(r.code(), 11007, "a Model Trainer does not edit the app: {}", r.json);
+    assert_eq!(
+        r.code(),
+        11007,
+        "a Model Trainer does not edit the app: {}",
+        r.json
+    );
 
     // A label restriction beats the grant, in the API too.
     let r = ann.post(
@@ -245,7 +270,12 @@ fn roles_list_org_and_team_roles_with_their_scopes() {
     assert_eq!(r.code(), 10000);
     assert_eq!(
         ids(&r, "roles", "id"),
-        ["full_access", "model_trainer", "labeler_lead", "labeler_worker"]
+        [
+            "full_access",
+            "model_trainer",
+            "labeler_lead",
+            "labeler_worker"
+        ]
     );
     assert!(r.json["roles"]
         .as_array()

@@ -16,6 +16,7 @@ mod apps;
 mod browser;
 mod browser_members;
 mod browser_security;
+mod browser_teams;
 mod clarifai_client;
 mod cli;
 mod client_ip;
