@@ -34,3 +34,5 @@ CREATE TABLE team_apps (
     PRIMARY KEY (team_id, app_id)
 );
 CREATE INDEX team_apps_app ON team_apps(app_id);
+-- Covers the per-request grants query (team -> app, role) without table reads.
+CREATE INDEX team_apps_team_role ON team_apps(team_id, app_id, role);
