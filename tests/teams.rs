@@ -260,8 +260,10 @@ fn a_label_restriction_beats_grants_and_org_roles_but_not_admins() {
 #[test]
 fn dependent_rows_go_with_members_apps_and_teams_and_everything_is_audited() {
     let (app, boss, tc) = world();
+    let leaver = app.signup("leaver");
+    app.add_member("acme", "leaver", "org_user");
     create_team(&boss, "acme", "crew", "labeler_lead");
-    add_to_team(&boss, "acme", "crew", &["tc"]);
+    add_to_team(&boss, "acme", "crew", &["tc", "leaver"]);
     grant(&boss, "acme", "crew", "a1", "default");
     grant(&boss, "acme", "crew", "a1", "model_trainer");
     grant(&boss, "acme", "crew", "a2", "default");
@@ -272,7 +274,9 @@ fn dependent_rows_go_with_members_apps_and_teams_and_everything_is_audited() {
     assert_eq!(page.attrs("tr[data-app]", "data-app"), ["a1"]);
     assert_eq!(page.attr("tr[data-app=a1]", "data-role"), "model_trainer");
 
-    // Removing the member from the org takes them out of its teams.
+    // Leaving the org, or being removed from it, takes one out of its teams.
+    let r = leaver.post_form("/acme/account/leave", &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
     let r = boss.post_form("/acme/account/members/tc/remove", &[]);
     assert_eq!(r.status, 303);
     assert!(boss
@@ -292,10 +296,13 @@ fn dependent_rows_go_with_members_apps_and_teams_and_everything_is_audited() {
         [
             "team.create",
             "team.member_add",
+            "team.member_add",
             "team.app_add",
             "team.app_add",
             "team.app_add",
             "team.update",
+            "team.member_remove",
+            "team.member_remove",
             "team.delete",
         ]
     );

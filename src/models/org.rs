@@ -553,6 +553,14 @@ impl Membership {
                     .filter(memberships::user_id.eq(user_id.0)),
             )
             .execute(conn)?;
+            crate::models::team::record_leaving(
+                conn,
+                org,
+                user_id,
+                handle,
+                "removed from the organization",
+                actor,
+            )?;
             crate::models::team::drop_member(conn, org, user_id)?;
             if role == Role::Admin && Membership::admin_count(conn, org)? == 0 {
                 return Err(MemberChangeError::LastAdmin);
@@ -594,6 +602,14 @@ impl Membership {
                 .select(memberships::role)
                 .first(conn)
                 .optional()?;
+            crate::models::team::record_leaving(
+                conn,
+                org,
+                user,
+                &actor.label,
+                "left the organization",
+                actor,
+            )?;
             Membership::leave(conn, org, user, successor)?;
             if let (Some(handle), Some((sid, from))) = (successor, before) {
                 if from != Role::Admin {

@@ -367,6 +367,36 @@ pub fn delete_all(conn: &mut DbConn, org: OrgId) -> QueryResult<()> {
     Ok(())
 }
 
+/// Records a `team.member_remove` for each team of the organization the user is
+/// in (they are leaving it, or being removed): call it in the transaction, before
+/// [`drop_member`] deletes the rows.
+pub fn record_leaving(
+    conn: &mut DbConn,
+    org: OrgId,
+    user: UserId,
+    handle: &str,
+    reason: &str,
+    actor: &AuditActor,
+) -> QueryResult<()> {
+    let theirs: Vec<Team> = teams::table
+        .inner_join(team_members::table)
+        .filter(teams::org_id.eq(org.0))
+        .filter(team_members::user_id.eq(user.0))
+        .select(Team::as_select())
+        .load(conn)?;
+    for team in theirs {
+        audit::record(
+            conn,
+            Some(org),
+            actor,
+            EventKind::TeamMemberRemove,
+            &target(&team),
+            serde_json::json!({ "user_id": user.0, "user": handle, "reason": reason }),
+        )?;
+    }
+    Ok(())
+}
+
 /// Takes the user out of every team of the organization (they leave it or are
 /// removed). Runs inside the caller's transaction.
 pub fn drop_member(conn: &mut DbConn, org: OrgId, user: UserId) -> QueryResult<usize> {
