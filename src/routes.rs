@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use crate::error::AppError;
 use crate::web::{
     account, app_page, apps, audit_log, concepts, inputs, invitations, members, model_page,
-    model_versions, models, orgs, passwords, security, sessions, tokens, two_factor,
+    model_versions, models, orgs, passwords, security, sessions, teams, tokens, two_factor,
     two_factor_policy, upload,
 };
 
@@ -150,12 +150,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/{owner}/account/invitations/{id}/rescind",
         post().to(members::rescind),
     )
+    .configure(team_routes)
     .route("/{owner}/{app}", get().to(app_page::overview))
     .route("/{owner}/{app}", post().to(app_page::update_overview))
     .route("/{owner}/{app}/settings", get().to(app_page::settings))
     .route(
         "/{owner}/{app}/settings",
         post().to(app_page::update_settings),
+    )
+    .route(
+        "/{owner}/{app}/settings/labels",
+        post().to(app_page::update_labels),
     )
     .route("/{owner}/{app}/duplicate", get().to(apps::duplicate_form))
     .route("/{owner}/{app}/duplicate", post().to(apps::duplicate))
@@ -165,6 +170,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(content_routes)
     .route("/{owner}", get().to(apps::owner_home))
     .default_service(web::to(not_found));
+}
+
+/// Account → Teams and each team's page.
+fn team_routes(cfg: &mut web::ServiceConfig) {
+    const T: &str = "/{owner}/account/teams/{team}";
+    cfg.route("/{owner}/account/teams", get().to(teams::index))
+        .route("/{owner}/account/teams", post().to(teams::create))
+        .route("/{owner}/account/teams/new", get().to(teams::create_form))
+        .route(T, get().to(teams::page::show))
+        .route(T, post().to(teams::page::update))
+        .route(&format!("{T}/delete"), post().to(teams::delete))
+        .route(
+            &format!("{T}/restriction"),
+            post().to(teams::page::set_restriction),
+        )
+        .route(&format!("{T}/apps"), post().to(teams::page::grant))
+        .route(
+            &format!("{T}/apps/{{app}}/revoke"),
+            post().to(teams::page::revoke),
+        )
+        .route(
+            &format!("{T}/members/add"),
+            get().to(teams::page::add_members_form),
+        )
+        .route(
+            &format!("{T}/members/add"),
+            post().to(teams::page::add_members),
+        )
+        .route(
+            &format!("{T}/members/{{member}}/remove"),
+            post().to(teams::page::remove_member),
+        );
 }
 
 /// The app content: inputs, concepts, models and their versions.

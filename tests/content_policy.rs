@@ -5,6 +5,7 @@
 use atrium::auth::policy::{decide, Action, Decision, Relation};
 
 use crate::support::content::create_model;
+use crate::support::teams::member_in;
 use crate::support::{Client, TestApp};
 
 const START: &str = "<!-- content-policy-table -->";
@@ -42,18 +43,23 @@ fn readme_table() -> Vec<Vec<String>> {
 #[test]
 fn readme_content_table_matches_the_policy() {
     let table = readme_table();
+    let expected = crate::policy_table::expected_table(&Action::CONTENT);
+    assert!(
+        table.len() == Relation::ALL.len() + 1,
+        "README rows differ; the policy's table is:\n{expected}"
+    );
     let header: Vec<&str> = table[0][1..].iter().map(String::as_str).collect();
     let labels: Vec<&str> = Action::CONTENT.iter().map(|a| a.label()).collect();
     assert_eq!(header, labels, "README columns differ from Action::CONTENT");
     let rows: Vec<&str> = table[1..].iter().map(|r| r[0].as_str()).collect();
     let rel_labels: Vec<&str> = Relation::ALL.iter().map(|r| r.label()).collect();
-    assert_eq!(rows, rel_labels);
+    assert_eq!(rows, rel_labels, "README rows differ:\n{expected}");
     for (rel, row) in Relation::ALL.iter().zip(&table[1..]) {
         for (action, got) in Action::CONTENT.iter().zip(&row[1..]) {
             assert_eq!(
                 got,
                 cell(decide(*rel, *action)),
-                "README cell {} × {}",
+                "README cell {} × {}:\n{expected}",
                 rel.label(),
                 action.label()
             );
@@ -89,11 +95,7 @@ fn world(rel: Relation) -> World {
         Relation::Anonymous => (app.client(), false),
         Relation::Stranger => (app.signup("eve"), true),
         Relation::Owner => (alice, true),
-        Relation::Member(role) => {
-            let c = app.signup("member");
-            app.add_member("acme", "member", role.as_str());
-            (c, true)
-        }
+        member => (member_in(&app, &boss, "acme", member, &["priv"]), true),
     };
     World {
         _app: app,
@@ -161,7 +163,7 @@ fn namespaces(rel: Relation) -> &'static [&'static str] {
     match rel {
         Relation::Anonymous | Relation::Stranger => &["alice", "acme"],
         Relation::Owner => &["alice"],
-        Relation::Member(_) => &["acme"],
+        Relation::Member(_) | Relation::Granted(_) | Relation::Restricted(_) => &["acme"],
     }
 }
 

@@ -2,8 +2,9 @@
 //! policy module's `decide`, and then enforced for real over HTTP by a user in
 //! that relation, so the documentation, the policy and the handlers agree.
 
-use atrium::auth::policy::{decide, Action, Decision, Relation, Role};
+use atrium::auth::policy::{decide, Action, Decision, Relation, Role, TeamRole};
 
+use crate::support::teams::member_in;
 use crate::support::{Client, TestApp};
 
 const START: &str = "<!-- policy-table -->";
@@ -42,21 +43,44 @@ fn readme_table() -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The table as `decide` has it, in the README's markdown (shown when they differ).
+pub fn expected_table(actions: &[Action]) -> String {
+    let mut out = format!(
+        "| who ↓ · may → | {} |\n|---|{}\n",
+        actions
+            .iter()
+            .map(|a| a.label())
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(actions.len())
+    );
+    for rel in Relation::ALL {
+        let cells: Vec<&str> = actions.iter().map(|a| cell(decide(rel, *a))).collect();
+        out.push_str(&format!("| {} | {} |\n", rel.label(), cells.join(" | ")));
+    }
+    out
+}
+
 #[test]
 fn readme_table_matches_the_policy() {
     let table = readme_table();
+    let expected = expected_table(&Action::ALL);
+    assert!(
+        table.len() == Relation::ALL.len() + 1,
+        "README rows differ; the policy's table is:\n{expected}"
+    );
     let header: Vec<&str> = table[0][1..].iter().map(String::as_str).collect();
     let labels: Vec<&str> = Action::ALL.iter().map(|a| a.label()).collect();
-    assert_eq!(header, labels, "README columns differ from Action::ALL");
+    assert_eq!(header, labels, "README columns differ:\n{expected}");
     let rows: Vec<&str> = table[1..].iter().map(|r| r[0].as_str()).collect();
     let rel_labels: Vec<&str> = Relation::ALL.iter().map(|r| r.label()).collect();
-    assert_eq!(rows, rel_labels, "README rows differ from Relation::ALL");
+    assert_eq!(rows, rel_labels, "README rows differ:\n{expected}");
     for (rel, row) in Relation::ALL.iter().zip(&table[1..]) {
         for (action, got) in Action::ALL.iter().zip(&row[1..]) {
             assert_eq!(
                 got,
                 cell(decide(*rel, *action)),
-                "README cell {} × {}",
+                "README cell {} × {}; the policy's table is:\n{expected}",
                 rel.label(),
                 action.label()
             );
@@ -90,11 +114,10 @@ fn world(rel: Relation) -> World {
         Relation::Anonymous => (app.client(), false),
         Relation::Stranger => (app.signup("eve"), true),
         Relation::Owner => (alice, true),
-        Relation::Member(role) => {
-            let c = app.signup("member");
-            app.add_member("acme", "member", role.as_str());
-            (c, true)
-        }
+        member => (
+            member_in(&app, &boss, "acme", member, &["priv", "pub", "victim"]),
+            true,
+        ),
     };
     World {
         _app: app,
@@ -147,6 +170,11 @@ fn perform(w: &World, action: Action, ns: &str) -> (u16, String) {
                 ("numeric_needed", "on"),
             ],
         ),
+        Action::ViewTeams => c.get(&format!("/{ns}/account/teams")),
+        Action::ManageTeams => c.post_form(
+            &format!("/{ns}/account/teams"),
+            &[("id", "walkers"), ("default_role", "labeler_worker")],
+        ),
         content => panic!("{content:?} is walked by tests/content_policy.rs"),
     };
     (p.status, p.location())
@@ -168,6 +196,7 @@ fn check(w: &World, rel: Relation, action: Action, ns: &str) {
             | Action::ViewOrg
             | Action::ViewMembers
             | Action::ViewSecurity
+            | Action::ViewTeams
     );
     match expected {
         Decision::Allow if is_get => assert_eq!(status, 200, "{what}"),
@@ -181,7 +210,12 @@ fn check(w: &World, rel: Relation, action: Action, ns: &str) {
     }
     if action == Action::ListApps {
         let ids = w.actor.get(&format!("/{ns}/apps")).app_ids();
-        assert!(ids.contains(&"pub".to_owned()), "{what}: public app listed");
+        let sees_public = decide(rel, Action::ReadPublicApp) == Decision::Allow;
+        assert_eq!(
+            ids.contains(&"pub".to_owned()),
+            sees_public,
+            "{what}: public app listed?"
+        );
         let sees_private = decide(rel, Action::ReadPrivateApp) == Decision::Allow;
         assert_eq!(
             ids.contains(&"priv".to_owned()),
@@ -196,7 +230,7 @@ fn namespaces(rel: Relation) -> &'static [&'static str] {
     match rel {
         Relation::Anonymous | Relation::Stranger => &["alice", "acme"],
         Relation::Owner => &["alice"],
-        Relation::Member(_) => &["acme"],
+        Relation::Member(_) | Relation::Granted(_) | Relation::Restricted(_) => &["acme"],
     }
 }
 
@@ -212,16 +246,34 @@ fn every_cell_of_the_table_is_enforced_over_http() {
                         check(&w, rel, action, ns);
                     }
                 }
-                // Each destructive action in a world of its own.
-                for action in destructive {
-                    let w = world(rel);
+                // A refused destructive action changes nothing: checked here too.
+                let (allowed, refused): (Vec<Action>, Vec<Action>) = destructive
+                    .into_iter()
+                    .partition(|a| decide(rel, *a) == Decision::Allow);
+                for action in refused {
                     for ns in namespaces(rel) {
                         check(&w, rel, action, ns);
+                    }
+                }
+                // The last allowed one ends this world; the others get their own.
+                if let Some((last, rest)) = allowed.split_last() {
+                    for ns in namespaces(rel) {
+                        check(&w, rel, *last, ns);
+                    }
+                    for action in rest {
+                        let w = world(rel);
+                        for ns in namespaces(rel) {
+                            check(&w, rel, *action, ns);
+                        }
                     }
                 }
             });
         }
     });
-    // The relations the walk covered are all the roles there are.
-    assert_eq!(Role::ALL.len() + 3, Relation::ALL.len());
+    // The relations the walk covered are all the roles there are, each team role
+    // granted to a Team Contributor, and each role under a label restriction.
+    assert_eq!(
+        Role::ALL.len() * 2 + TeamRole::ALL.len() + 3,
+        Relation::ALL.len()
+    );
 }

@@ -72,6 +72,8 @@ fn statements_per_page_do_not_grow_with_the_number_of_apps() {
     //   1. the session's user joined with their membership and its org (one
     //      statement for the whole actor, `auth::session`);
     //   1b. the invitations waiting for the user (the navbar's banner);
+    //   (1c. for members other than admins, their team grants and label
+    //   restrictions: one more, see the Team Contributor test below);
     //   2. the owner by handle (its `app_count` column is the tab's count: no COUNT);
     //   3. the viewer's pinned apps of this owner that match the search;
     //   4. the page itself (24 + 1 rows, to know whether a next page exists), with
@@ -115,4 +117,46 @@ fn the_counter_is_exported_on_metrics() {
         .expect("a number");
     assert!(exported > before, "the My Apps request ran statements");
     assert_eq!(exported, app.queries());
+}
+
+/// A Team Contributor's pages: one statement more than an admin's (their team
+/// grants and label restrictions, loaded with the actor), whatever the number of
+/// grants; the listing filters grants in SQL (a subquery), not by a list of ids.
+#[test]
+fn a_team_contributors_statements_do_not_grow_with_grants() {
+    use crate::support::teams::{add_to_team, create_team, grant, restrict};
+    let app = TestApp::start();
+    let admin = app.org_with_admin("acme", "alice");
+    create_apps(&app, &admin, 0..30);
+    let tc = app.signup("tc");
+    app.add_member("acme", "tc", "team_contributor");
+    create_team(&admin, "acme", "crew", "labeler_worker");
+    create_team(&admin, "acme", "more", "model_trainer");
+    add_to_team(&admin, "acme", "crew", &["tc"]);
+    add_to_team(&admin, "acme", "more", &["tc"]);
+    for i in 0..3 {
+        grant(&admin, "acme", "crew", &format!("app{i:03}"), "default");
+    }
+    queries_for(&app, &tc, "/acme/apps");
+    let few = (
+        queries_for(&app, &tc, "/acme/apps"),
+        queries_for(&app, &tc, "/acme/app001"),
+    );
+    assert_eq!(tc.get("/acme/apps").app_ids().len(), 3);
+    for i in 3..30 {
+        grant(&admin, "acme", "more", &format!("app{i:03}"), "default");
+    }
+    restrict(&admin, "acme", "more", "");
+    let many = (
+        queries_for(&app, &tc, "/acme/apps"),
+        queries_for(&app, &tc, "/acme/app001"),
+    );
+    assert_eq!(tc.get("/acme/apps").app_ids().len(), 24, "a full page");
+    assert_eq!(few, many, "statements per request grew with the grants");
+    queries_for(&app, &admin, "/acme/apps");
+    let admin_counts = (
+        queries_for(&app, &admin, "/acme/apps"),
+        queries_for(&app, &admin, "/acme/app001"),
+    );
+    assert_eq!(many, (admin_counts.0 + 1, admin_counts.1 + 1));
 }

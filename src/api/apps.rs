@@ -15,7 +15,7 @@ use crate::auth::policy::{can, list_scope, Action, Denied, Target};
 use crate::models::account::{validate_handle, Owner};
 use crate::models::app::{
     validate_description, validate_name, App, AppFields, AppWriteError, ListQuery, ListScope,
-    SortBy, Visibility,
+    PrivateApps, SortBy, Visibility,
 };
 use crate::state::AppState;
 
@@ -257,7 +257,16 @@ pub async fn list(
         .map_err(ApiError::invalid)?;
         match wanted {
             None => {}
-            Some(Visibility::Public) => scope = ListScope::PublicOnly,
+            Some(Visibility::Public) => {
+                // Public ones only, still within the viewer's label restriction.
+                scope = match scope {
+                    ListScope::Siloed { labels, .. } => {
+                        ListScope::from_parts(PrivateApps::None, labels)
+                    }
+                    ListScope::None => ListScope::None,
+                    _ => ListScope::PublicOnly,
+                }
+            }
             Some(Visibility::Private) => return Err(ApiError::invalid(
                 "Filtering by PRIVATE visibility is not supported; filter by PUBLIC or list all.",
             )),
@@ -342,7 +351,7 @@ pub async fn create(
 
 /// Loads `{U}/{A}` and checks `action`; a missing app and one the key may not see
 /// answer the same 11101.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     user: &ApiUser,
     owner: &str,

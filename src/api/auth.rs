@@ -11,7 +11,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::api::status::ApiError;
-use crate::auth::policy::{Actor, ActorUser};
+use crate::auth::policy::{Actor, ActorUser, TeamAccess};
 use crate::models::org::Membership;
 use crate::models::token::ApiKey;
 use crate::models::user::User;
@@ -84,7 +84,7 @@ fn secret_from(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 enum Lookup {
-    Found(Box<(User, Option<Membership>, ApiKey)>),
+    Found(Box<(User, Option<Membership>, ApiKey, TeamAccess)>),
     Unknown,
     Expired(ApiKey),
 }
@@ -108,8 +108,10 @@ impl FromRequest for ApiUser {
                 }
                 let user = User::find(conn, UserId(key.user_id))?;
                 let membership = Membership::for_user(conn, user.id())?;
+                let teams =
+                    crate::auth::session::team_access(conn, user.id(), membership.as_ref())?;
                 ApiKey::touch(conn, &key)?;
-                Ok(Lookup::Found(Box::new((user, membership, key))))
+                Ok(Lookup::Found(Box::new((user, membership, key, teams))))
             })
             .await
             .map_err(ApiError::from)?;
@@ -125,7 +127,7 @@ impl FromRequest for ApiUser {
                         .unwrap_or_default()
                 ))),
                 Lookup::Found(found) => {
-                    let (user, membership, key) = *found;
+                    let (user, membership, key, teams) = *found;
                     tracing::debug!(user_id = user.row.id, key_id = %key.key_id, "API request");
                     Ok(ApiUser {
                         actor: Actor {
@@ -134,6 +136,7 @@ impl FromRequest for ApiUser {
                                 handle: user.handle.clone(),
                                 membership,
                                 scopes: Some(key.scope_list()),
+                                teams,
                             }),
                         },
                         id: user.id(),

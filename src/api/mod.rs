@@ -12,8 +12,10 @@ pub mod invitations;
 pub mod keys;
 pub mod members;
 pub mod orgs;
+pub mod roles;
 pub mod security;
 pub mod status;
+pub mod teams;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -66,6 +68,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(patch().to(apps::patch))
                     .route(delete().to(apps::delete)),
             )
+            .service(
+                web::resource("/users/{user}/apps/{app}/myscopes").route(get().to(roles::myscopes)),
+            )
+            .service(web::resource("/roles").route(get().to(roles::list)))
+            .configure(team_routes)
             .service(web::resource("/organizations").route(post().to(orgs::create)))
             .service(
                 web::resource("/organizations/{org}")
@@ -132,6 +139,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(delete().to(keys::delete)),
             )
             .default_service(web::to(unknown_endpoint)),
+    );
+}
+
+/// Teams, their users and their apps (`api::teams`).
+fn team_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/organizations/{org}/teams")
+            .route(get().to(teams::list))
+            .route(post().to(teams::create))
+            .route(patch().to(teams::patch))
+            .route(delete().to(teams::delete)),
+    )
+    .service(web::resource("/organizations/{org}/teams/{team}").route(get().to(teams::get)))
+    .service(
+        web::resource("/organizations/{org}/teams/{team}/users")
+            .route(get().to(teams::list_users))
+            .route(post().to(teams::add_users))
+            .route(delete().to(teams::remove_users)),
+    )
+    .service(
+        web::resource("/organizations/{org}/teams/{team}/apps")
+            .route(get().to(teams::list_apps))
+            .route(post().to(teams::grant_apps))
+            .route(delete().to(teams::revoke_apps)),
     );
 }
 
@@ -240,6 +271,11 @@ impl Params {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
+    }
+
+    /// Every (key, value) pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The keys given, in order (repeated keys repeat).

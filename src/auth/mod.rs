@@ -6,4 +6,5 @@ pub mod password;
 pub mod password_policy;
 pub mod policy;
 pub mod session;
+pub mod teams;
 pub mod totp;

@@ -3,7 +3,8 @@
 //! else compares roles. The table in the README is [`decide`] written out, and
 //! `tests/policy_table.rs` walks all of it.
 
-use crate::models::app::{App, ListScope, Visibility};
+pub use crate::auth::teams::{TeamAccess, TeamRole};
+use crate::models::app::{App, ListScope, PrivateApps, Visibility};
 use crate::models::ml_model::MlModel;
 use crate::models::org::Membership;
 use crate::models::{AccountId, UserId};
@@ -88,6 +89,8 @@ pub struct ActorUser {
     pub membership: Option<Membership>,
     /// `Some` when the request is authenticated by a PAT: only these scopes apply.
     pub scopes: Option<Vec<String>>,
+    /// The user's team grants and label restrictions (empty outside teams).
+    pub teams: TeamAccess,
 }
 
 /// Whoever is asking; `user` is `None` when signed out.
@@ -105,21 +108,37 @@ pub enum Relation {
     Stranger,
     /// The personal account that owns the resource.
     Owner,
-    /// A member of the owning organization, with their role.
+    /// A member of the owning organization, with their role (for an app: one
+    /// no team of theirs is granted, or a role on which grants change nothing).
     Member(Role),
+    /// A Team Contributor in an app granted to one of their teams, with the
+    /// strongest team role granted.
+    Granted(TeamRole),
+    /// A member, with their role, whose teams' label restriction excludes the app
+    /// (admins are exempt: for them it changes nothing).
+    Restricted(Role),
 }
 
 impl Relation {
     /// Every relation, in the order of the README table's rows.
-    pub const ALL: [Relation; 8] = [
+    pub const ALL: [Relation; 17] = [
         Relation::Anonymous,
         Relation::Stranger,
         Relation::Owner,
         Relation::Member(Role::Admin),
         Relation::Member(Role::OrgContributor),
         Relation::Member(Role::TeamContributor),
+        Relation::Granted(TeamRole::FullAccess),
+        Relation::Granted(TeamRole::ModelTrainer),
+        Relation::Granted(TeamRole::LabelerLead),
+        Relation::Granted(TeamRole::LabelerWorker),
         Relation::Member(Role::OrgUser),
         Relation::Member(Role::FinancialManager),
+        Relation::Restricted(Role::Admin),
+        Relation::Restricted(Role::OrgContributor),
+        Relation::Restricted(Role::TeamContributor),
+        Relation::Restricted(Role::OrgUser),
+        Relation::Restricted(Role::FinancialManager),
     ];
 
     /// The README's name for the row.
@@ -133,6 +152,17 @@ impl Relation {
             Relation::Member(Role::TeamContributor) => "team contributor",
             Relation::Member(Role::OrgUser) => "org user",
             Relation::Member(Role::FinancialManager) => "financial manager",
+            Relation::Granted(TeamRole::FullAccess) => "team contributor, Full Access grant",
+            Relation::Granted(TeamRole::ModelTrainer) => "team contributor, Model Trainer grant",
+            Relation::Granted(TeamRole::LabelerLead) => "team contributor, Labeler Lead grant",
+            Relation::Granted(TeamRole::LabelerWorker) => "team contributor, Labeler Worker grant",
+            Relation::Restricted(Role::Admin) => "org admin, label restricted",
+            Relation::Restricted(Role::OrgContributor) => "org contributor, label restricted",
+            Relation::Restricted(Role::TeamContributor) => {
+                "team contributor with every grant, label restricted"
+            }
+            Relation::Restricted(Role::OrgUser) => "org user, label restricted",
+            Relation::Restricted(Role::FinancialManager) => "financial manager, label restricted",
         }
     }
 }
@@ -172,6 +202,11 @@ pub enum Action {
     ViewSecurity,
     /// Change the password policy, identity providers and sign-in requirements.
     ManageSecurity,
+    /// See the Teams screen: teams, their members, grants and restrictions.
+    ViewTeams,
+    /// Create, rename, delete teams; add and remove their members; grant and
+    /// revoke apps; set label restrictions.
+    ManageTeams,
     /// Read an app's inputs, concepts, models and versions (follows reading the app).
     ReadContent,
     /// Upload, label and delete inputs; create and rename concepts.
@@ -192,7 +227,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the README table's columns.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 18] = [
         Action::ListApps,
         Action::ReadPrivateApp,
         Action::ReadPublicApp,
@@ -209,6 +244,8 @@ impl Action {
         Action::ManageMembers,
         Action::ViewSecurity,
         Action::ManageSecurity,
+        Action::ViewTeams,
+        Action::ManageTeams,
     ];
 
     /// The app-content actions, in the order of the README's content table.
@@ -242,6 +279,8 @@ impl Action {
             Action::ManageMembers => "manage members",
             Action::ViewSecurity => "view security",
             Action::ManageSecurity => "manage security",
+            Action::ViewTeams => "view teams",
+            Action::ManageTeams => "manage teams",
             Action::ReadContent => "read inputs & models",
             Action::EditInputs => "edit inputs & concepts",
             Action::EditModels => "edit models",
@@ -262,12 +301,15 @@ impl Action {
             | Action::DeleteApp
             | Action::DuplicateApp
             | Action::PinApp => "apps:write",
-            Action::ViewOrg | Action::ViewMembers | Action::ViewSecurity => "orgs:read",
+            Action::ViewOrg | Action::ViewMembers | Action::ViewSecurity | Action::ViewTeams => {
+                "orgs:read"
+            }
             Action::UpdateOrg
             | Action::DeleteOrg
             | Action::LeaveOrg
             | Action::ManageMembers
-            | Action::ManageSecurity => "orgs:write",
+            | Action::ManageSecurity
+            | Action::ManageTeams => "orgs:write",
             Action::ReadContent | Action::ReadPublicModel => "apps:read",
             Action::EditInputs => "inputs:write",
             Action::EditModels | Action::StarModel => "models:write",
@@ -287,6 +329,8 @@ impl Action {
                 | Action::ManageMembers
                 | Action::ViewSecurity
                 | Action::ManageSecurity
+                | Action::ViewTeams
+                | Action::ManageTeams
         )
     }
 }
@@ -319,6 +363,20 @@ pub fn decide(relation: Relation, action: Action) -> Decision {
     use Decision::*;
     use Relation::*;
     match (relation, action) {
+        // Admins are exempt from label restrictions; for everyone else the
+        // organization's part does not depend on the app.
+        (Restricted(Role::Admin), a) => decide(Member(Role::Admin), a),
+        (Restricted(role), a) if a.is_org_action() || a == CreateApp => decide(Member(role), a),
+        // Siloed access: an app lacking the team's labels is out of reach, public
+        // or not, whatever the grants and the org role (the listing leaves it out).
+        (Restricted(_), ListApps) => Allow,
+        (Restricted(_), _) => Hidden,
+        // A grant changes what happens inside the app only.
+        (Granted(_), a) if a.is_org_action() || a == CreateApp => {
+            decide(Member(Role::TeamContributor), a)
+        }
+        (Granted(team_role), a) => team_role.decide(a),
+
         // Everyone, even signed out, may read public apps and list an owner's public apps.
         (_, ListApps) | (_, ReadPublicApp) => Allow,
         // Public models: any signed-in user may open them and predict with them.
@@ -334,6 +392,9 @@ pub fn decide(relation: Relation, action: Action) -> Decision {
         // Only admins see and manage members and security; to everyone else the
         // screens do not exist.
         (Member(_), ViewMembers | ManageMembers | ViewSecurity | ManageSecurity) => Hidden,
+        // Organization Contributors manage teams too; nobody else sees them.
+        (Member(Role::OrgContributor), ViewTeams | ManageTeams) => Allow,
+        (Member(_), ViewTeams | ManageTeams) => Hidden,
 
         (Member(Role::OrgContributor), UpdateOrg | DeleteOrg) => Forbidden,
         (Member(Role::OrgContributor), _) => Allow,
@@ -369,6 +430,25 @@ impl Actor {
     /// The actor's membership, if signed in and in an organization.
     pub fn membership(&self) -> Option<&Membership> {
         self.user.as_ref().and_then(|u| u.membership.as_ref())
+    }
+
+    /// How the actor relates to one app: as to its owner, with their team grants
+    /// and label restrictions when they are a member of the owning organization.
+    pub fn relation_to_app(&self, app: &App) -> Relation {
+        let relation = self.relation_to(app.owner());
+        let (Relation::Member(role), Some(u)) = (relation, &self.user) else {
+            return relation;
+        };
+        if role == Role::Admin {
+            return relation;
+        }
+        if !u.teams.admits(&app.labels) {
+            return Relation::Restricted(role);
+        }
+        match u.teams.grant(app.id) {
+            Some(team_role) if role == Role::TeamContributor => Relation::Granted(team_role),
+            _ => relation,
+        }
     }
 
     /// How the actor relates to `owner`.
@@ -416,7 +496,7 @@ pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Deni
                 Visibility::Public => Action::ReadPublicApp,
                 Visibility::Private => Action::ReadPrivateApp,
             };
-            let relation = actor.relation_to(app.owner());
+            let relation = actor.relation_to_app(app);
             // Whoever cannot read the app cannot learn anything else about it.
             if decide(relation, read) != Decision::Allow {
                 return Err(Denied::NotFound);
@@ -426,17 +506,21 @@ pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Deni
                 Action::ReadPrivateApp | Action::ReadPublicApp | Action::ReadContent => read,
                 other => other,
             };
-            (app.owner(), action)
+            return decided(actor, relation, action, true);
         }
     };
-    let relation = actor.relation_to(owner);
+    decided(actor, actor.relation_to(owner), action, false)
+}
+
+/// The answer of [`can`] once the relation is known; `visible` when the target
+/// is an app the actor can read.
+fn decided(actor: &Actor, relation: Relation, action: Action, visible: bool) -> Result<(), Denied> {
     if action != Action::ListApps
         && action != Action::ReadPublicApp
         && relation == Relation::Anonymous
     {
         return Err(Denied::NotFound);
     }
-    let visible = matches!(target, Target::App(_));
     match decide(relation, action) {
         Decision::Allow => actor.check_scope(action),
         // An app the actor can read is no secret: say what is refused instead of 404.
@@ -493,7 +577,7 @@ fn can_on_model(actor: &Actor, action: Action, app: &App, model: &MlModel) -> Re
         Action::Predict | Action::PredictPublicModel => Action::PredictPublicModel,
         _ => return through_app,
     };
-    match decide(actor.relation_to(app.owner()), public_action) {
+    match decide(actor.relation_to_app(app), public_action) {
         Decision::Allow => {
             actor.check_scope(public_action)?;
             // Starring changes the actor's own list: it needs the write scope too.
@@ -512,6 +596,18 @@ fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
         (_, Action::DeleteOrg) => "Only the organization's admins can delete it.",
         (Relation::Member(Role::OrgUser), _) => {
             "Your role (Organization User) is read-only in this organization's apps."
+        }
+        (Relation::Granted(TeamRole::FullAccess), _) => {
+            "Team roles do not create, duplicate or delete apps."
+        }
+        (Relation::Granted(TeamRole::ModelTrainer), _) => {
+            "Your team role in this app (Model Trainer) does not allow this."
+        }
+        (Relation::Granted(TeamRole::LabelerLead), _) => {
+            "Your team role in this app (Labeler Lead) does not allow this."
+        }
+        (Relation::Granted(TeamRole::LabelerWorker), _) => {
+            "Your team role in this app (Labeler Worker) does not allow this."
         }
         (_, Action::CreateApp) => "Your role in this organization cannot create apps.",
         (Relation::Anonymous | Relation::Stranger, Action::Predict) => {
@@ -557,13 +653,30 @@ pub fn may_answer_invitation(proof: InviteeProof<'_>) -> Result<(), Denied> {
     }
 }
 
-/// Which of `owner`'s apps the actor may see in a listing.
+/// Which of `owner`'s apps the actor may see in a listing: what
+/// [`Actor::relation_to_app`] lets them read, as a filter the database applies
+/// (public apps, the private ones of their role or their teams' grants, and only
+/// apps carrying the labels their teams are restricted to).
 pub fn list_scope(actor: &Actor, owner: AccountId) -> ListScope {
-    if decide(actor.relation_to(owner), Action::ReadPrivateApp) == Decision::Allow {
-        ListScope::All
+    let relation = actor.relation_to(owner);
+    let private = if decide(relation, Action::ReadPrivateApp) == Decision::Allow {
+        PrivateApps::All
     } else {
-        ListScope::PublicOnly
+        PrivateApps::None
+    };
+    let (Relation::Member(role), Some(u)) = (relation, &actor.user) else {
+        return ListScope::from_parts(private, Vec::new());
+    };
+    if role == Role::Admin {
+        return ListScope::All;
     }
+    let private = match private {
+        PrivateApps::None if role == Role::TeamContributor && !u.teams.grants.is_empty() => {
+            PrivateApps::GrantedTo(u.id)
+        }
+        other => other,
+    };
+    ListScope::from_parts(private, u.teams.required_labels.clone())
 }
 
 #[cfg(test)]
@@ -585,6 +698,7 @@ mod tests {
                 handle: format!("u{id}"),
                 membership: None,
                 scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
+                teams: TeamAccess::default(),
             }),
         }
     }
@@ -625,7 +739,11 @@ mod tests {
     fn only_admins_see_members() {
         for rel in Relation::ALL {
             for a in [Action::ViewMembers, Action::ManageMembers] {
-                let expected = if rel == Relation::Member(Role::Admin) {
+                let admin = [
+                    Relation::Member(Role::Admin),
+                    Relation::Restricted(Role::Admin),
+                ];
+                let expected = if admin.contains(&rel) {
                     Decision::Allow
                 } else {
                     Decision::Hidden

@@ -14,7 +14,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::policy::{Actor, ActorUser, Role};
+use crate::auth::policy::{Actor, ActorUser, Role, TeamAccess};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::models::audit::{self, AuditActor, AuditTarget, EventKind};
@@ -319,6 +319,21 @@ fn allowed_before_enrolment(path: &str) -> bool {
         || path.starts_with("/static/")
 }
 
+/// The user's team grants and label restrictions, loaded with the actor so that
+/// membership and grant changes count from the next request. Admins are exempt
+/// from restrictions and gain nothing from grants: no statement for them, nor
+/// for users outside an organization.
+pub fn team_access(
+    conn: &mut DbConn,
+    user: UserId,
+    membership: Option<&Membership>,
+) -> QueryResult<TeamAccess> {
+    match membership {
+        Some(m) if m.role != Role::Admin => crate::models::team::access(conn, user, m.org_id),
+        _ => Ok(TeamAccess::default()),
+    }
+}
+
 impl FromRequest for Viewer {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Viewer, AppError>>>>;
@@ -375,10 +390,11 @@ impl FromRequest for Viewer {
                     user_session::touch(conn, row_id, &ip)?;
                 }
                 let invitations = invitation::open_for_user(conn, loaded.user.id())?;
-                Ok(Some((loaded, invitations)))
+                let teams = team_access(conn, loaded.user.id(), loaded.membership.as_ref())?;
+                Ok(Some((loaded, invitations, teams)))
             })
             .await?;
-            let Some((loaded, invitations)) = loaded else {
+            let Some((loaded, invitations, teams)) = loaded else {
                 // Deleted user, a session from before a password change, or one
                 // signed out from another device.
                 session.purge();
@@ -413,6 +429,7 @@ impl FromRequest for Viewer {
                         handle: user.handle,
                         membership,
                         scopes: None,
+                        teams,
                     }),
                 },
                 user: Some(signed_in),

@@ -58,6 +58,7 @@ diesel::table! {
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        labels -> Text,
     }
 }
 
@@ -324,6 +325,41 @@ diesel::table! {
 }
 diesel::joinable!(user_sessions -> users (user_id));
 // --- end security_more ---
+// Teams (issue 4).
+diesel::table! {
+    teams (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        team_id -> Text,
+        name -> Text,
+        default_role -> Text,
+        restricted_labels -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_apps (team_id, app_id) {
+        team_id -> BigInt,
+        app_id -> BigInt,
+        role -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_apps -> teams (team_id));
+diesel::joinable!(team_apps -> apps (app_id));
+diesel::joinable!(team_members -> users (user_id));
 
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(orgs -> accounts (id));
@@ -372,4 +408,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_totp,
     recovery_codes,
     two_factor_policies,
+    teams,
+    team_members,
+    team_apps,
 );

@@ -24,6 +24,8 @@ pub struct App {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Compliance labels, stored as `,gdpr,hipaa,` (see `models::labels`).
+    pub labels: String,
 }
 
 /// Private or public.
@@ -71,6 +73,11 @@ impl App {
 
     pub fn is_public(&self) -> bool {
         self.visibility() == Visibility::Public
+    }
+
+    /// The compliance labels, in order.
+    pub fn label_list(&self) -> Vec<&str> {
+        crate::models::labels::split(&self.labels).collect()
     }
 }
 
@@ -166,6 +173,32 @@ pub enum ListScope {
     PublicOnly,
     /// Nothing.
     None,
+    /// Public apps and the private ones `private` admits, of those only the apps
+    /// carrying every one of `labels` (a team's label restriction).
+    Siloed {
+        private: PrivateApps,
+        labels: Vec<String>,
+    },
+}
+
+/// Which private apps a [`ListScope::Siloed`] listing shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivateApps {
+    All,
+    /// Those granted to the teams of this user.
+    GrantedTo(UserId),
+    None,
+}
+
+impl ListScope {
+    /// The simplest scope for these parts.
+    pub fn from_parts(private: PrivateApps, labels: Vec<String>) -> ListScope {
+        match (private, labels.is_empty()) {
+            (PrivateApps::All, true) => ListScope::All,
+            (PrivateApps::None, true) => ListScope::PublicOnly,
+            (private, _) => ListScope::Siloed { private, labels },
+        }
+    }
 }
 
 /// A page request for an owner's apps.
@@ -218,8 +251,33 @@ fn search_pattern(q: &ListQuery) -> Option<String> {
 
 /// Adds the visibility and search conditions of the query.
 fn filtered<'a>(mut query: BoxedApps<'a>, q: &ListQuery) -> BoxedApps<'a> {
-    if q.scope == ListScope::PublicOnly {
-        query = query.filter(apps::visibility.eq("public"));
+    match &q.scope {
+        ListScope::PublicOnly
+        | ListScope::Siloed {
+            private: PrivateApps::None,
+            ..
+        } => query = query.filter(apps::visibility.eq("public")),
+        ListScope::Siloed {
+            private: PrivateApps::GrantedTo(user),
+            ..
+        } => {
+            use crate::db::schema::{team_apps, team_members};
+            let granted = team_apps::table
+                .inner_join(team_members::table.on(team_members::team_id.eq(team_apps::team_id)))
+                .filter(team_members::user_id.eq(user.0))
+                .select(team_apps::app_id);
+            query = query.filter(apps::visibility.eq("public").or(apps::id.eq_any(granted)));
+        }
+        ListScope::All | ListScope::None | ListScope::Siloed { .. } => {}
+    }
+    if let ListScope::Siloed { labels, .. } = &q.scope {
+        for label in labels {
+            query = query.filter(
+                apps::labels
+                    .like(crate::models::labels::like_pattern(label))
+                    .escape('\\'),
+            );
+        }
     }
     if let Some(pattern) = search_pattern(q) {
         query = query.filter(
@@ -391,10 +449,32 @@ impl App {
             })
     }
 
+    /// Sets the app's compliance labels (valid, see `models::labels::parse`) and
+    /// runs `audit` in the same transaction.
+    pub fn set_labels(
+        conn: &mut DbConn,
+        id: i64,
+        labels: &[String],
+        audit: impl FnOnce(&mut DbConn) -> QueryResult<()>,
+    ) -> QueryResult<()> {
+        conn.transaction(|conn| {
+            diesel::update(apps::table.find(id))
+                .set(apps::labels.eq(crate::models::labels::store(labels)))
+                .execute(conn)?;
+            audit(conn)
+        })
+    }
+
     /// Deletes the app (its pins cascade) and lowers the owner's app count.
     pub fn delete(conn: &mut DbConn, app: &App) -> QueryResult<()> {
         conn.transaction(|conn| {
             diesel::delete(app_pins::table.filter(app_pins::app_id.eq(app.id))).execute(conn)?;
+            // Its team grants go with it.
+            diesel::delete(
+                crate::db::schema::team_apps::table
+                    .filter(crate::db::schema::team_apps::app_id.eq(app.id)),
+            )
+            .execute(conn)?;
             let n = diesel::delete(apps::table.find(app.id)).execute(conn)?;
             if n > 0 {
                 diesel::update(accounts::table.find(app.owner_id))

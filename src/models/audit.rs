@@ -31,11 +31,19 @@ pub enum EventKind {
     RecoveryCodeUse,
     RecoveryCodesReplace,
     TwoFactorPolicyUpdate,
+    TeamCreate,
+    TeamUpdate,
+    TeamDelete,
+    TeamMemberAdd,
+    TeamMemberRemove,
+    TeamAppAdd,
+    TeamAppRemove,
+    AppLabelsUpdate,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -55,6 +63,14 @@ impl EventKind {
         EventKind::RecoveryCodeUse,
         EventKind::RecoveryCodesReplace,
         EventKind::TwoFactorPolicyUpdate,
+        EventKind::TeamCreate,
+        EventKind::TeamUpdate,
+        EventKind::TeamDelete,
+        EventKind::TeamMemberAdd,
+        EventKind::TeamMemberRemove,
+        EventKind::TeamAppAdd,
+        EventKind::TeamAppRemove,
+        EventKind::AppLabelsUpdate,
     ];
 
     /// The stored name.
@@ -79,6 +95,14 @@ impl EventKind {
             EventKind::RecoveryCodeUse => "two_factor.recovery_code_use",
             EventKind::RecoveryCodesReplace => "two_factor.recovery_codes_replace",
             EventKind::TwoFactorPolicyUpdate => "two_factor_policy.update",
+            EventKind::TeamCreate => "team.create",
+            EventKind::TeamUpdate => "team.update",
+            EventKind::TeamDelete => "team.delete",
+            EventKind::TeamMemberAdd => "team.member_add",
+            EventKind::TeamMemberRemove => "team.member_remove",
+            EventKind::TeamAppAdd => "team.app_add",
+            EventKind::TeamAppRemove => "team.app_remove",
+            EventKind::AppLabelsUpdate => "app.labels_update",
         }
     }
 
@@ -104,6 +128,14 @@ impl EventKind {
             EventKind::RecoveryCodeUse => "Recovery code used",
             EventKind::RecoveryCodesReplace => "New recovery codes made",
             EventKind::TwoFactorPolicyUpdate => "Two-factor requirement changed",
+            EventKind::TeamCreate => "Team created",
+            EventKind::TeamUpdate => "Team changed",
+            EventKind::TeamDelete => "Team deleted",
+            EventKind::TeamMemberAdd => "Team member added",
+            EventKind::TeamMemberRemove => "Team member removed",
+            EventKind::TeamAppAdd => "App granted to team",
+            EventKind::TeamAppRemove => "App grant revoked",
+            EventKind::AppLabelsUpdate => "App labels changed",
         }
     }
 

@@ -237,6 +237,7 @@ impl Org {
         conn.transaction(|conn| {
             // Foreign keys cascade from the account row, but delete explicitly so the
             // outcome does not depend on the backend's cascade settings.
+            crate::models::team::delete_all(conn, id)?;
             diesel::delete(
                 crate::db::schema::apps::table.filter(crate::db::schema::apps::owner_id.eq(id.0)),
             )
@@ -366,6 +367,7 @@ impl Membership {
                     .filter(memberships::user_id.eq(user.0)),
             )
             .execute(conn)?;
+            crate::models::team::drop_member(conn, org, user)?;
             if role == Role::Admin.as_str() && Membership::admin_count(conn, org)? == 0 {
                 // Rolls the whole transaction back: an org never loses its last admin.
                 return Err(LeaveError::LastAdmin);
@@ -551,6 +553,15 @@ impl Membership {
                     .filter(memberships::user_id.eq(user_id.0)),
             )
             .execute(conn)?;
+            crate::models::team::record_leaving(
+                conn,
+                org,
+                user_id,
+                handle,
+                "removed from the organization",
+                actor,
+            )?;
+            crate::models::team::drop_member(conn, org, user_id)?;
             if role == Role::Admin && Membership::admin_count(conn, org)? == 0 {
                 return Err(MemberChangeError::LastAdmin);
             }
@@ -591,6 +602,14 @@ impl Membership {
                 .select(memberships::role)
                 .first(conn)
                 .optional()?;
+            crate::models::team::record_leaving(
+                conn,
+                org,
+                user,
+                &actor.label,
+                "left the organization",
+                actor,
+            )?;
             Membership::leave(conn, org, user, successor)?;
             if let (Some(handle), Some((sid, from))) = (successor, before) {
                 if from != Role::Admin {

@@ -68,6 +68,8 @@ struct SettingsPage {
     errors: FieldErrors,
     can_delete: bool,
     delete_error: Option<String>,
+    /// The compliance labels field (as typed when refused).
+    labels: String,
 }
 
 /// The app sidebar with `active` highlighted.
@@ -201,11 +203,80 @@ pub async fn settings(
         sidebar: sidebar(&viewer, &owner, &app, "settings"),
         can_delete: can(&viewer.actor, Action::DeleteApp, Target::App(&app)).is_ok(),
         form: AppForm::from_app(&app),
+        labels: crate::models::labels::display(&app.labels),
         owner,
         app,
         errors: FieldErrors::new(),
         delete_error: None,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LabelsForm {
+    pub labels: String,
+}
+
+/// `POST /{owner}/{app}/settings/labels`: the app's compliance labels (who may
+/// edit the app may set them; teams restricted to labels reach only apps
+/// carrying them). Audited for organization apps.
+pub async fn update_labels(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<(String, String)>,
+    form: web::Form<LabelsForm>,
+) -> Result<HttpResponse, AppError> {
+    let (o, a) = path.into_inner();
+    let user = viewer.require(&format!("/{o}/{a}/settings"))?.clone();
+    let (owner, app) = load_app(&state, &viewer, &o, &a, Action::UpdateApp).await?;
+    let labels = match crate::models::labels::parse(&form.labels) {
+        Ok(l) => l,
+        Err(message) => {
+            let mut errors = FieldErrors::new();
+            errors.add("labels", message);
+            return invalid(&SettingsPage {
+                nav: Nav::new(&viewer),
+                sidebar: sidebar(&viewer, &owner, &app, "settings"),
+                can_delete: can(&viewer.actor, Action::DeleteApp, Target::App(&app)).is_ok(),
+                form: AppForm::from_app(&app),
+                labels: form.into_inner().labels,
+                owner,
+                app,
+                errors,
+                delete_error: None,
+            });
+        }
+    };
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let org = owner.is_org().then_some(crate::models::OrgId(owner.id.0));
+    let app_id = app.id;
+    let target = crate::models::audit::AuditTarget {
+        kind: "app",
+        id: app.id.to_string(),
+        label: format!("{}/{}", owner.handle, app.handle),
+    };
+    let before: Vec<String> = crate::models::labels::split(&app.labels)
+        .map(str::to_owned)
+        .collect();
+    crate::db::run(&state.pool, move |conn| {
+        Ok(App::set_labels(conn, app_id, &labels, |conn| {
+            crate::models::audit::record(
+                conn,
+                org,
+                &actor,
+                crate::models::audit::EventKind::AppLabelsUpdate,
+                &target,
+                serde_json::json!({ "from": before, "to": labels }),
+            )
+        })?)
+    })
+    .await?;
+    flash(&viewer.session, "Compliance labels saved.");
+    Ok(redirect(
+        &req,
+        &format!("/{}/{}/settings", owner.handle, app.handle),
+    ))
 }
 
 /// `POST /{owner}/{app}/settings`: edits every field, the ID included.
@@ -256,6 +327,7 @@ pub async fn update_settings(
         sidebar: sidebar(&viewer, &owner, &app, "settings"),
         can_delete: can(&viewer.actor, Action::DeleteApp, Target::App(&app)).is_ok(),
         form,
+        labels: crate::models::labels::display(&app.labels),
         owner,
         app,
         errors,

@@ -146,6 +146,7 @@ struct AuditLogPage {
     org: Org,
     show_members: bool,
     show_security: bool,
+    show_teams: bool,
     filters: Filters,
     kinds: Vec<(&'static str, &'static str)>,
     errors: FieldErrors,
@@ -199,6 +200,7 @@ pub async fn index(
         nav: Nav::new(&viewer),
         show_members: can(&viewer.actor, Action::ViewMembers, target).is_ok(),
         show_security: true,
+        show_teams: can(&viewer.actor, Action::ViewTeams, target).is_ok(),
         query: filters.query_string(),
         kinds: EventKind::ALL
             .iter()

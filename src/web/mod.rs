@@ -18,6 +18,7 @@ pub mod orgs;
 pub mod passwords;
 pub mod security;
 pub mod sessions;
+pub mod teams;
 pub mod tokens;
 pub mod two_factor;
 pub mod two_factor_policy;

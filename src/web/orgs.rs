@@ -196,6 +196,7 @@ struct AccountPage {
     show_members: bool,
     /// The settings menu links to Security (admins only).
     show_security: bool,
+    show_teams: bool,
     is_last_admin: bool,
     successors: Vec<Member>,
     form: OrgForm,
@@ -254,6 +255,7 @@ fn account_page(
         can_delete: can(actor, Action::DeleteOrg, target).is_ok(),
         show_members: can(actor, Action::ViewMembers, target).is_ok(),
         show_security: can(actor, Action::ViewSecurity, target).is_ok(),
+        show_teams: can(actor, Action::ViewTeams, target).is_ok(),
         is_last_admin: ctx.membership.role == Role::Admin && admins <= 1,
         successors: ctx
             .members

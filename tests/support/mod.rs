@@ -9,6 +9,7 @@ pub mod content;
 pub mod html;
 pub mod invites;
 pub mod smtp;
+pub mod teams;
 
 use std::net::TcpListener;
 use std::sync::mpsc;
