@@ -21,11 +21,19 @@ pub enum EventKind {
     MemberRemove,
     MemberLeave,
     PasswordPolicyUpdate,
+    // SAML single sign-on.
+    IdentityProviderCreate,
+    IdentityProviderUpdate,
+    IdentityProviderDelete,
+    SsoRequirementUpdate,
+    SsoSignIn,
+    SsoSignInFailed,
+    MemberJoinSso,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -35,6 +43,13 @@ impl EventKind {
         EventKind::MemberRemove,
         EventKind::MemberLeave,
         EventKind::PasswordPolicyUpdate,
+        EventKind::IdentityProviderCreate,
+        EventKind::IdentityProviderUpdate,
+        EventKind::IdentityProviderDelete,
+        EventKind::SsoRequirementUpdate,
+        EventKind::SsoSignIn,
+        EventKind::SsoSignInFailed,
+        EventKind::MemberJoinSso,
     ];
 
     /// The stored name.
@@ -49,6 +64,13 @@ impl EventKind {
             EventKind::MemberRemove => "member.remove",
             EventKind::MemberLeave => "member.leave",
             EventKind::PasswordPolicyUpdate => "password_policy.update",
+            EventKind::IdentityProviderCreate => "identity_provider.create",
+            EventKind::IdentityProviderUpdate => "identity_provider.update",
+            EventKind::IdentityProviderDelete => "identity_provider.delete",
+            EventKind::SsoRequirementUpdate => "sso.require_update",
+            EventKind::SsoSignIn => "sso.sign_in",
+            EventKind::SsoSignInFailed => "sso.sign_in_failed",
+            EventKind::MemberJoinSso => "member.join_sso",
         }
     }
 
@@ -96,6 +118,15 @@ impl AuditTarget {
             kind: "org",
             id: id.0.to_string(),
             label: handle.to_owned(),
+        }
+    }
+
+    /// An identity provider, named by public id and name.
+    pub fn identity_provider(public_id: &str, name: &str) -> AuditTarget {
+        AuditTarget {
+            kind: "identity_provider",
+            id: public_id.to_owned(),
+            label: name.to_owned(),
         }
     }
 

@@ -283,6 +283,8 @@ enum LoginOutcome {
     Expired(User),
     Wrong,
     Locked(i64),
+    /// Right password, but the user's organization requires SSO (its handle).
+    SsoRequired(String),
 }
 
 /// `POST /login`: throttled per login name and per client IP.
@@ -325,7 +327,14 @@ pub async fn login(
         match (ok, user) {
             (true, Some(u)) => {
                 throttle::clear(conn, &keys[0])?;
-                let org = Membership::for_user(conn, u.id())?.map(|m| m.org_id);
+                let membership = Membership::for_user(conn, u.id())?;
+                // "Require SSO": members (not admins, the break-glass path) use the IdP.
+                if let Some(m) = &membership {
+                    if crate::models::sso::password_refused(conn, m)? {
+                        return Ok(LoginOutcome::SsoRequired(m.org_handle.clone()));
+                    }
+                }
+                let org = membership.map(|m| m.org_id);
                 let policy = PasswordPolicy::for_optional_org(conn, org)?;
                 if policy.is_expired(u.row.password_changed_at) {
                     return Ok(LoginOutcome::Expired(u));
@@ -362,6 +371,13 @@ pub async fn login(
             passwords::start_expired(&viewer.session, &user, &form.next)?;
             tracing::info!(user_id = user.row.id, "password expired; change required");
             Ok(redirect(&req, "/password/expired"))
+        }
+        LoginOutcome::SsoRequired(org) => {
+            tracing::info!("password sign-in refused: the organization requires SSO");
+            Ok(redirect(
+                &req,
+                &format!("/sso?required=1&org={}", crate::web::urlencode(&org)),
+            ))
         }
         LoginOutcome::Wrong => {
             tracing::info!("failed sign-in");

@@ -16,6 +16,8 @@ pub mod models;
 pub mod orgs;
 pub mod passwords;
 pub mod security;
+pub mod sso;
+pub mod sso_admin;
 pub mod tokens;
 pub mod upload;
 
