@@ -27,6 +27,7 @@ mod models;
 mod orgs;
 mod policy_table;
 mod query_count;
+mod saml;
 mod security;
 mod sessions;
 mod tokens_ui;
