@@ -14,6 +14,7 @@ mod app_search;
 mod apps;
 mod browser;
 mod browser_members;
+mod browser_saml;
 mod browser_security;
 mod clarifai_client;
 mod cli;

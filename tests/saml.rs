@@ -94,15 +94,16 @@ fn bad_responses_are_refused_and_change_nothing() {
     add_idp_from_fields(&admin, "acme", &idp, "org_user", "");
     let users_before = user_count(&app);
 
-    for mode in [
-        "unsigned",
-        "other-key",
-        "altered",
-        "wrong-audience",
-        "wrong-destination",
-        "expired",
-        "unknown-request",
-        "sha1",
+    // Each mode gets one thing wrong; the audit trail says which check refused it.
+    for (mode, why) in [
+        ("unsigned", "must be signed"),
+        ("other-key", "must be signed"),
+        ("altered", "must be signed"),
+        ("wrong-audience", "AudienceRequirement"),
+        ("wrong-destination", "is not this ACS"),
+        ("expired", "expired"),
+        ("unknown-request", "no request Atrium issued"),
+        ("sha1", "must be signed"),
     ] {
         let browser = app.client();
         let url = start(&browser, "acme");
@@ -118,6 +119,11 @@ fn bad_responses_are_refused_and_change_nothing() {
         assert!(
             browser.get("/settings/profile").status == 303,
             "{mode} signed in"
+        );
+        let reason = events(&app, "sso.sign_in_failed").pop().unwrap_or_default();
+        assert!(
+            reason.contains(why),
+            "{mode} refused for another reason: {reason}"
         );
     }
     assert_eq!(role_of(&app, "eve"), None);
@@ -135,23 +141,52 @@ fn bad_responses_are_refused_and_change_nothing() {
 }
 
 #[test]
-fn accepted_assertion_ids_are_remembered() {
-    use atrium::db::schema::saml_assertions;
+fn an_assertion_id_is_never_accepted_twice() {
+    use atrium::db::schema::{saml_assertions, saml_requests};
     let app = TestApp::start();
     let admin = app.org_with_admin("acme", "boss");
     let idp = TestIdp::new();
     add_idp_from_fields(&admin, "acme", &idp, "org_user", "");
     let browser = app.client();
     let url = start(&browser, "acme");
+    let issued: (String, i64, String) = {
+        let mut conn = app.state.pool.get().expect("conn");
+        saml_requests::table
+            .select((
+                saml_requests::request_id,
+                saml_requests::idp_id,
+                saml_requests::next,
+            ))
+            .first(&mut *conn)
+            .expect("the issued request")
+    };
     let answer = idp.respond(&app, "acme", &url, "dan@acme.test", "ok");
     assert_eq!(post_to_acs(&app, &browser, &answer).status, 303);
-    // The accepted assertion id is remembered until it could no longer be accepted.
     let mut conn = app.state.pool.get().expect("conn");
     let remembered: i64 = saml_assertions::table
         .count()
         .get_result(&mut *conn)
         .expect("count");
     assert_eq!(remembered, 1);
+    // Even if the answered request were pending again (a second instance that had
+    // not seen it consumed), the assertion id itself is refused.
+    let now = atrium::models::now();
+    diesel::insert_into(saml_requests::table)
+        .values((
+            saml_requests::request_id.eq(&issued.0),
+            saml_requests::idp_id.eq(issued.1),
+            saml_requests::next.eq(&issued.2),
+            saml_requests::created_at.eq(now),
+            saml_requests::expires_at.eq(now + chrono::Duration::minutes(5)),
+        ))
+        .execute(&mut *conn)
+        .expect("re-issue");
+    drop(conn);
+    let replay = post_to_acs(&app, &app.client(), &answer);
+    assert_eq!(replay.status, 403, "{}", replay.body);
+    let reason = events(&app, "sso.sign_in_failed").pop().unwrap_or_default();
+    assert!(reason.contains("replay"), "{reason}");
+    assert_eq!(events(&app, "sso.sign_in").len(), 1);
 }
 
 #[test]

@@ -214,7 +214,7 @@ pub struct AcsForm {
 /// What the ACS decided.
 enum Acs {
     SignedIn {
-        user: User,
+        user: Box<User>,
         next: String,
         joined: bool,
         idp_name: String,
@@ -269,7 +269,7 @@ pub async fn acs(
         };
         Ok(match sso::sign_in_verified(conn, idp, &org, &verified, &ip)? {
             SsoOutcome::SignedIn { user, joined, .. } => Acs::SignedIn {
-                user,
+                user: Box::new(user),
                 next,
                 joined,
                 idp_name: idp.name.clone(),

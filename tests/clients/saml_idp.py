@@ -5,6 +5,12 @@ independent of samael, for Atrium's SSO tests.
     saml_idp.py metadata --entity-id E --sso-url U --key K --cert C
         prints the IdP's metadata XML.
 
+    saml_idp.py serve --entity-id E --sso-url http://127.0.0.1:PORT/sso --key K --cert C
+        runs the IdP as a small web server for a browser: GET /sso shows a sign-in
+        form for the AuthnRequest, POST /sso answers with a page that posts the
+        signed response to the SP's ACS (the HTTP-POST binding). The SP metadata is
+        fetched from the request's issuer (Atrium's entity id is its metadata URL).
+
     saml_idp.py respond --entity-id E --sso-url U --key K --cert C
                         --sp-metadata FILE --request-url URL --email ADDR
                         [--name NAME] [--mode MODE] [--other-key K2 --other-cert C2]
@@ -26,10 +32,13 @@ Modes (each one thing wrong, the rest as a real IdP sends it):
 import argparse
 import base64
 import datetime
+import html
+import http.server
 import json
 import sys
 import time
 import urllib.parse
+import urllib.request
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2 import time_util
@@ -143,6 +152,69 @@ def respond(args):
     print(json.dumps({"acs": acs, "SAMLResponse": body}))
 
 
+def serve(args):
+    port = int(urllib.parse.urlparse(args.sso_url).port)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def page(self, body):
+            data = body.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            saml_request = query.get("SAMLRequest", [""])[0]
+            self.page(
+                "<!doctype html><title>Test IdP</title><h1>Test identity provider</h1>"
+                '<form method="post" action="/sso" id="idp-login">'
+                f'<input type="hidden" name="SAMLRequest" value="{html.escape(saml_request)}">'
+                '<label>Email <input name="email" id="idp-email"></label>'
+                '<button type="submit" id="idp-submit">Sign in</button></form>'
+            )
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", "0"))
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode("utf-8"))
+            saml_request = form["SAMLRequest"][0]
+            email = form["email"][0]
+            bare = Server(config=config(args, args.key, args.cert))
+            request = bare.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
+            with urllib.request.urlopen(request.issuer.text) as r:
+                sp_metadata = r.read().decode("utf-8")
+            idp = Server(config=config(args, args.key, args.cert, sp_metadata))
+            acs = request.assertion_consumer_service_url
+            xml = idp.create_authn_response(
+                identity={"email": [email], "displayName": [args.name]},
+                in_response_to=request.id,
+                destination=acs,
+                sp_entity_id=request.issuer.text,
+                name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
+                authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
+                sign_response=True,
+                sign_assertion=True,
+                sign_alg=SIG_RSA_SHA256,
+                digest_alg=DIGEST_SHA256,
+            )
+            body = base64.b64encode(str(xml).encode("utf-8")).decode("ascii")
+            self.page(
+                "<!doctype html><title>Signing in</title>"
+                f'<form method="post" action="{html.escape(acs)}" id="to-sp">'
+                f'<input type="hidden" name="SAMLResponse" value="{body}">'
+                "<noscript><button>Continue</button></noscript></form>"
+                "<script>document.getElementById('to-sp').submit()</script>"
+            )
+
+    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
 def metadata(args):
     cfg = config(args, args.key, args.cert)
     print(str(entity_descriptor(cfg)))
@@ -150,7 +222,7 @@ def metadata(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["metadata", "respond"])
+    p.add_argument("command", choices=["metadata", "respond", "serve"])
     p.add_argument("--entity-id", required=True)
     p.add_argument("--sso-url", required=True)
     p.add_argument("--key", required=True)
@@ -165,6 +237,8 @@ def main():
     args = p.parse_args()
     if args.command == "metadata":
         metadata(args)
+    elif args.command == "serve":
+        serve(args)
     else:
         respond(args)
 

@@ -22,6 +22,17 @@ pub struct TestIdp {
     dir: tempfile::TempDir,
     pub entity_id: String,
     pub sso_url: String,
+    /// The IdP's web server, when it serves a browser (see [`TestIdp::serve`]).
+    server: Option<std::process::Child>,
+}
+
+impl Drop for TestIdp {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 fn keypair(dir: &std::path::Path, name: &str) {
@@ -58,7 +69,33 @@ impl TestIdp {
             dir,
             entity_id: "https://idp.test.example/metadata".to_owned(),
             sso_url: "https://idp.test.example/sso".to_owned(),
+            server: None,
         }
+    }
+
+    /// An identity provider with a web server on a loopback port, for a browser:
+    /// its sign-in page asks for an e-mail, then posts the signed response to the ACS.
+    pub fn serve() -> TestIdp {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut idp = TestIdp::new();
+        idp.sso_url = format!("http://127.0.0.1:{port}/sso");
+        let mut child = idp
+            .command(&["serve"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the test IdP: {e}. {INSTALL}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the IdP's first line");
+        idp.server = Some(child);
+        assert_eq!(line.trim(), "ready", "the test IdP did not start");
+        idp
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -70,26 +107,31 @@ impl TestIdp {
         std::fs::read_to_string(self.path("idp.crt")).expect("cert")
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    fn command(&self, args: &[&str]) -> Command {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/saml_idp.py");
-        let (key, cert) = (self.path("idp.key"), self.path("idp.crt"));
-        let (other_key, other_cert) = (self.path("stranger.key"), self.path("stranger.crt"));
-        let py = python();
-        let out = Command::new(&py)
-            .arg(script)
+        let mut cmd = Command::new(python());
+        cmd.arg(script)
             .args(args)
             .args(["--entity-id", &self.entity_id, "--sso-url", &self.sso_url])
             .arg("--key")
-            .arg(&key)
+            .arg(self.path("idp.key"))
             .arg("--cert")
-            .arg(&cert)
+            .arg(self.path("idp.crt"))
             .arg("--other-key")
-            .arg(&other_key)
+            .arg(self.path("stranger.key"))
             .arg("--other-cert")
-            .arg(&other_cert)
+            .arg(self.path("stranger.crt"))
             .env("PYTHONWARNINGS", "ignore")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self
+            .command(args)
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {py}: {e}. {INSTALL}"));
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}. {INSTALL}", python()));
         assert!(
             out.status.success(),
             "the pysaml2 identity provider failed ({}): {}\n{INSTALL}",
