@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod api_apps;
+mod api_identity_providers;
 mod api_invitations;
 mod api_members;
 mod api_orgs_keys;
