@@ -60,7 +60,13 @@ pub fn decode(saml_response: &str) -> Result<String, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .map_err(|_| "the SAMLResponse is not base64".to_owned())?;
-    String::from_utf8(bytes).map_err(|_| "the SAMLResponse is not UTF-8 XML".to_owned())
+    let xml =
+        String::from_utf8(bytes).map_err(|_| "the SAMLResponse is not UTF-8 XML".to_owned())?;
+    // No SAML message has a DTD; refusing them keeps entity tricks away from libxml2.
+    if xml.to_ascii_uppercase().contains("<!DOCTYPE") {
+        return Err("the SAMLResponse has a DTD".to_owned());
+    }
+    Ok(xml)
 }
 
 /// The response's InResponseTo as sent (unverified: only to find the request it
@@ -213,4 +219,24 @@ fn identity(assertion: &Assertion) -> Result<(String, String), String> {
         .take(100)
         .collect();
     Ok((email, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_are_decoded_and_dtds_refused() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert_eq!(
+            decode(&b64("<samlp:Response/>")).unwrap(),
+            "<samlp:Response/>"
+        );
+        assert!(decode("%%%").is_err());
+        assert!(decode(&b64(
+            "<!doctype r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>"
+        ))
+        .is_err());
+        assert!(decode(&"A".repeat(MAX_RESPONSE_LEN + 1)).is_err());
+    }
 }
