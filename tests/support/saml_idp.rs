@@ -209,7 +209,22 @@ pub fn post_to_acs(app: &TestApp, browser: &Client, answer: &IdpAnswer) -> crate
     let path = answer
         .acs
         .strip_prefix(&app.base)
-        .unwrap_or_else(|| panic!("ACS {} is not on {}", answer.acs, app.base))
-        .to_owned();
-    browser.post_raw(&path, &[("SAMLResponse", &answer.saml_response)])
+        .unwrap_or_else(|| panic!("ACS {} is not on {}", answer.acs, app.base));
+    let url = format!("{}{path}", app.base);
+    let send = || {
+        browser
+            .http
+            .post(&url)
+            .form(&[("SAMLResponse", &answer.saml_response)])
+            .send()
+    };
+    // The IdP took seconds to answer: the server may be closing the client's pooled
+    // keep-alive connection just as the post goes out. A post that never reached the
+    // server is sent once more (one that did would be refused as a replay).
+    let res = match send() {
+        Ok(r) => r,
+        Err(e) if e.is_request() || e.is_connect() => send().expect("POST to the ACS"),
+        Err(e) => panic!("POST to the ACS failed: {e}"),
+    };
+    crate::support::Page::from_response(res)
 }
