@@ -15,11 +15,20 @@ struct SystemLib {
 }
 
 /// Every system library the build links (checked with `pkg-config --exists`).
-const SYSTEM_LIBS: &[SystemLib] = &[SystemLib {
-    pkg_config: "libpq",
-    debian: "libpq-dev",
-    needed_for: "the PostgreSQL backend (diesel `postgres` feature)",
-}];
+const SYSTEM_LIBS: &[SystemLib] = &[
+    SystemLib {
+        pkg_config: "libpq",
+        debian: "libpq-dev",
+        needed_for: "the PostgreSQL backend (diesel `postgres` feature)",
+    },
+    // samael's `xmlsec` feature runs bindgen over the xmlsec headers, which also
+    // needs libclang (Debian libclang-dev); pkg-config cannot check that one.
+    SystemLib {
+        pkg_config: "xmlsec1",
+        debian: "libxmlsec1-dev libclang-dev",
+        needed_for: "SAML single sign-on (samael `xmlsec` feature; bindgen needs libclang)",
+    },
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod ml;
 pub mod models;
 pub mod routes;
+pub mod saml;
 pub mod state;
 pub mod web;
 pub mod worker;

@@ -7,8 +7,8 @@ use actix_web::HttpResponse;
 use crate::error::AppError;
 use crate::web::{
     account, app_page, apps, audit_log, concepts, inputs, invitations, members, model_page,
-    model_versions, models, orgs, passwords, security, sessions, teams, tokens, two_factor,
-    two_factor_policy, upload,
+    model_versions, models, orgs, passwords, security, sessions, sso, sso_admin, teams, tokens,
+    two_factor, two_factor_policy, upload,
 };
 
 /// Registers every route.
@@ -58,6 +58,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/settings/sessions/{id}/revoke",
         post().to(sessions::revoke_one),
     )
+    // SAML single sign-on (sign-in side; the ACS is exempt from CSRF, see auth::csrf).
+    .route("/sso", get().to(sso::form_page))
+    .route("/sso", post().to(sso::submit))
+    .route("/sso/{org}", get().to(sso::start_for_org))
+    .route("/sso/{org}/metadata", get().to(sso::metadata))
+    .route("/sso/{org}/acs", post().to(sso::acs))
     .route("/settings/profile", get().to(account::profile_page))
     .route("/settings/profile", post().to(account::update_profile))
     .route("/settings/password", post().to(account::change_password))
@@ -120,6 +126,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/{owner}/account/security/two-factor",
         post().to(two_factor_policy::save),
+    )
+    // SAML identity providers and "Require SSO" (Security → Single sign-on).
+    .route("/{owner}/account/security/sso", get().to(sso_admin::index))
+    .route(
+        "/{owner}/account/security/sso/providers",
+        post().to(sso_admin::create),
+    )
+    .route(
+        "/{owner}/account/security/sso/providers/{id}/enabled",
+        post().to(sso_admin::toggle),
+    )
+    .route(
+        "/{owner}/account/security/sso/providers/{id}/delete",
+        post().to(sso_admin::delete),
+    )
+    .route(
+        "/{owner}/account/security/sso/require",
+        post().to(sso_admin::set_require),
     )
     .route("/{owner}/account/members", get().to(members::index))
     .route(

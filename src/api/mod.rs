@@ -8,6 +8,7 @@
 pub mod apps;
 pub mod audit;
 pub mod auth;
+pub mod identity_providers;
 pub mod invitations;
 pub mod keys;
 pub mod members;
@@ -95,6 +96,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(get().to(invitations::list))
                     .route(post().to(invitations::create))
                     .route(patch().to(invitations::patch)),
+            )
+            .service(
+                web::resource("/organizations/{org}/identity_providers")
+                    .route(get().to(identity_providers::list))
+                    .route(post().to(identity_providers::create))
+                    .route(patch().to(identity_providers::patch))
+                    .route(delete().to(identity_providers::delete)),
             )
             .service(
                 web::resource("/organizations/{org}/invitations/{id}")

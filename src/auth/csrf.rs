@@ -37,7 +37,15 @@ pub fn ensure_token(session: &Session) -> Result<String, AppError> {
 }
 
 fn exempt(path: &str) -> bool {
-    path.starts_with("/v2/") || path == "/v2" || path.starts_with("/static/")
+    path.starts_with("/v2/") || path == "/v2" || path.starts_with("/static/") || is_saml_acs(path)
+}
+
+/// `/sso/{org}/acs`: the identity provider's page posts here cross-site, without
+/// our token; the signed response answering a stored request is the check.
+fn is_saml_acs(path: &str) -> bool {
+    path.strip_prefix("/sso/")
+        .and_then(|rest| rest.strip_suffix("/acs"))
+        .is_some_and(|org| !org.is_empty() && !org.contains('/'))
 }
 
 fn safe(method: &Method) -> bool {
@@ -121,5 +129,7 @@ mod tests {
         assert!(!matches(&t, &t[..42]));
         assert!(!matches("", ""));
         assert_eq!(query_token("a=1&csrf_token=xyz").as_deref(), Some("xyz"));
+        assert!(exempt("/sso/acme/acs"));
+        assert!(!exempt("/sso/acme/x/acs") && !exempt("/sso//acs") && !exempt("/sso"));
     }
 }

@@ -361,6 +361,54 @@ diesel::joinable!(team_apps -> teams (team_id));
 diesel::joinable!(team_apps -> apps (app_id));
 diesel::joinable!(team_members -> users (user_id));
 
+// --- SAML single sign-on (identity providers, settings, request and replay caches) ---
+
+diesel::table! {
+    identity_providers (id) {
+        id -> BigInt,
+        public_id -> Text,
+        org_id -> BigInt,
+        name -> Text,
+        entity_id -> Text,
+        sso_url -> Text,
+        certificate -> Text,
+        metadata_xml -> Nullable<Text>,
+        email_domain -> Nullable<Text>,
+        default_role -> Text,
+        enabled -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_settings (org_id) {
+        org_id -> BigInt,
+        require_sso -> Bool,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saml_requests (request_id) {
+        request_id -> Text,
+        idp_id -> BigInt,
+        next -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saml_assertions (idp_id, assertion_id) {
+        assertion_id -> Text,
+        idp_id -> BigInt,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (id));
 diesel::joinable!(orgs -> accounts (id));
 diesel::joinable!(memberships -> orgs (org_id));
@@ -381,6 +429,8 @@ diesel::joinable!(model_versions -> ml_models (model_id));
 diesel::joinable!(model_versions -> jobs (job_id));
 diesel::joinable!(model_stars -> ml_models (model_id));
 diesel::joinable!(model_stars -> users (user_id));
+diesel::joinable!(identity_providers -> orgs (org_id));
+diesel::joinable!(saml_requests -> identity_providers (idp_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -411,4 +461,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     teams,
     team_members,
     team_apps,
+    identity_providers,
+    sso_settings,
+    saml_requests,
+    saml_assertions,
 );

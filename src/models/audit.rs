@@ -39,11 +39,19 @@ pub enum EventKind {
     TeamAppAdd,
     TeamAppRemove,
     AppLabelsUpdate,
+    // SAML single sign-on.
+    IdentityProviderCreate,
+    IdentityProviderUpdate,
+    IdentityProviderDelete,
+    SsoRequirementUpdate,
+    SsoSignIn,
+    SsoSignInFailed,
+    MemberJoinSso,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 34] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -71,6 +79,13 @@ impl EventKind {
         EventKind::TeamAppAdd,
         EventKind::TeamAppRemove,
         EventKind::AppLabelsUpdate,
+        EventKind::IdentityProviderCreate,
+        EventKind::IdentityProviderUpdate,
+        EventKind::IdentityProviderDelete,
+        EventKind::SsoRequirementUpdate,
+        EventKind::SsoSignIn,
+        EventKind::SsoSignInFailed,
+        EventKind::MemberJoinSso,
     ];
 
     /// The stored name.
@@ -103,6 +118,13 @@ impl EventKind {
             EventKind::TeamAppAdd => "team.app_add",
             EventKind::TeamAppRemove => "team.app_remove",
             EventKind::AppLabelsUpdate => "app.labels_update",
+            EventKind::IdentityProviderCreate => "identity_provider.create",
+            EventKind::IdentityProviderUpdate => "identity_provider.update",
+            EventKind::IdentityProviderDelete => "identity_provider.delete",
+            EventKind::SsoRequirementUpdate => "sso.require_update",
+            EventKind::SsoSignIn => "sso.sign_in",
+            EventKind::SsoSignInFailed => "sso.sign_in_failed",
+            EventKind::MemberJoinSso => "member.join_sso",
         }
     }
 
@@ -136,6 +158,13 @@ impl EventKind {
             EventKind::TeamAppAdd => "App granted to team",
             EventKind::TeamAppRemove => "App grant revoked",
             EventKind::AppLabelsUpdate => "App labels changed",
+            EventKind::IdentityProviderCreate => "Identity provider added",
+            EventKind::IdentityProviderUpdate => "Identity provider changed",
+            EventKind::IdentityProviderDelete => "Identity provider deleted",
+            EventKind::SsoRequirementUpdate => "Require SSO changed",
+            EventKind::SsoSignIn => "Signed in with SSO",
+            EventKind::SsoSignInFailed => "Failed SSO sign-in",
+            EventKind::MemberJoinSso => "Joined through SSO",
         }
     }
 
@@ -192,6 +221,15 @@ impl AuditTarget {
             kind: "token",
             id: key_id.to_owned(),
             label: description.to_owned(),
+        }
+    }
+
+    /// An identity provider, named by public id and name.
+    pub fn identity_provider(public_id: &str, name: &str) -> AuditTarget {
+        AuditTarget {
+            kind: "identity_provider",
+            id: public_id.to_owned(),
+            label: name.to_owned(),
         }
     }
 

@@ -287,6 +287,8 @@ enum LoginOutcome {
     TwoFactor(User),
     Wrong,
     Locked(i64),
+    /// Right password, but the user's organization requires SSO (its handle).
+    SsoRequired(String),
 }
 
 /// `POST /login`: throttled per login name and per client IP.
@@ -330,10 +332,17 @@ pub async fn login(
         match (ok, user) {
             (true, Some(u)) => {
                 throttle::clear(conn, &keys[0])?;
+                let membership = Membership::for_user(conn, u.id())?;
+                // "Require SSO": members (not admins, the break-glass path) use the IdP.
+                if let Some(m) = &membership {
+                    if crate::models::sso::password_refused(conn, m)? {
+                        return Ok(LoginOutcome::SsoRequired(m.org_handle.clone()));
+                    }
+                }
                 if two_factor::totp_for(conn, u.id())?.is_some_and(|t| t.enabled()) {
                     return Ok(LoginOutcome::TwoFactor(u));
                 }
-                let org = Membership::for_user(conn, u.id())?.map(|m| m.org_id);
+                let org = membership.map(|m| m.org_id);
                 let policy = PasswordPolicy::for_optional_org(conn, org)?;
                 if policy.is_expired(u.row.password_changed_at) {
                     return Ok(LoginOutcome::Expired(u));
@@ -382,6 +391,13 @@ pub async fn login(
             passwords::start_expired(&viewer.session, &user, &form.next)?;
             tracing::info!(user_id = user.row.id, "password expired; change required");
             Ok(redirect(&req, "/password/expired"))
+        }
+        LoginOutcome::SsoRequired(org) => {
+            tracing::info!("password sign-in refused: the organization requires SSO");
+            Ok(redirect(
+                &req,
+                &format!("/sso?required=1&org={}", crate::web::urlencode(&org)),
+            ))
         }
         LoginOutcome::Wrong => {
             tracing::info!("failed sign-in");

@@ -18,6 +18,8 @@ pub mod orgs;
 pub mod passwords;
 pub mod security;
 pub mod sessions;
+pub mod sso;
+pub mod sso_admin;
 pub mod teams;
 pub mod tokens;
 pub mod two_factor;

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod content;
 pub mod html;
 pub mod invites;
+pub mod saml_idp;
 pub mod smtp;
 pub mod teams;
 
