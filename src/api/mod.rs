@@ -7,12 +7,17 @@
 
 pub mod apps;
 pub mod auth;
+pub mod concepts;
+pub mod content;
+pub mod inputs;
 pub mod invitations;
 pub mod keys;
 pub mod members;
+pub mod models;
 pub mod orgs;
 pub mod security;
 pub mod status;
+pub mod versions;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -121,6 +126,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(get().to(keys::get))
                     .route(delete().to(keys::delete)),
             )
+            // App content: concepts, inputs, models, versions, outputs, stars.
+            .configure(content::routes)
             .default_service(web::to(unknown_endpoint)),
     );
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod app;
 pub mod audit;
 pub mod concept;
+pub mod content_edit;
 pub mod input;
 pub mod invitation;
 pub mod job;
