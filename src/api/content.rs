@@ -361,18 +361,41 @@ pub fn version_json(owner: &str, app: &App, v: &ModelVersion) -> Value {
         .as_deref()
         .and_then(crate::ml::metrics::Metrics::from_json)
     {
+        let ids: Vec<&str> = m.concepts.iter().map(|c| c.concept_id.as_str()).collect();
+        let mut matrix = Vec::new();
+        for (t, row) in m.confusion.iter().enumerate() {
+            for (p, n) in row.iter().enumerate() {
+                if let (Some(actual), Some(predicted)) = (ids.get(t), ids.get(p)) {
+                    matrix.push(json!({ "actual": actual, "predicted": predicted, "value": n }));
+                }
+            }
+        }
+        let (precision, recall) = if m.concepts.is_empty() {
+            (0.0, 0.0)
+        } else {
+            let n = m.concepts.len() as f64;
+            (
+                m.concepts.iter().map(|c| c.precision).sum::<f64>() / n,
+                m.concepts.iter().map(|c| c.recall).sum::<f64>() / n,
+            )
+        };
+        // Names the platform's EvalMetrics knows, then Atrium's extras (which
+        // its clients ignore).
         out["metrics"] = json!({
             "status": { "code": 21300, "description": "Model was successfully evaluated" },
             "summary": {
+                "top1_accuracy": m.accuracy,
                 "macro_avg_f1_score": m.macro_f1,
-                "accuracy": m.accuracy,
-                "training_seconds": m.training_seconds,
-                "predict_micros": m.predict_micros,
+                "macro_avg_precision": precision,
+                "macro_avg_recall": recall,
             },
-            "concepts": m.concepts,
-            "confusion_matrix": m.confusion,
+            "confusion_matrix": { "matrix": matrix, "concept_ids": ids },
+            "evaluated": m.evaluated,
+            "per_concept": m.concepts,
             "train_count": m.train_count,
             "test_count": m.test_count,
+            "training_seconds": m.training_seconds,
+            "predict_micros": m.predict_micros,
         });
     }
     out
