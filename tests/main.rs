@@ -6,8 +6,10 @@ mod support;
 
 mod accounts;
 mod api_apps;
+mod api_content;
 mod api_invitations;
 mod api_members;
+mod api_models;
 mod api_orgs_keys;
 mod api_support;
 mod app_search;

@@ -216,9 +216,18 @@ pub async fn load_model(
             model,
         }),
         Err(Denied::NotFound) => {
-            match can(&user.actor, Action::ReadContent, Target::App(&ctx.app)) {
-                Err(Denied::NotFound) if !model.is_public() => Err(app_gone(r)),
-                _ => Err(model_gone(model_id)),
+            let readable = can(
+                &user.actor,
+                Action::ReadContent,
+                Target::Model(&ctx.app, &model),
+            );
+            match readable {
+                // A public model is no secret: say what is refused.
+                Ok(()) => Err(ApiError::forbidden(
+                    "Permission denied: outside its app, a public model can be read, starred and used for prediction, not changed.",
+                )),
+                Err(_) if !model.is_public() => Err(app_gone(r)),
+                Err(_) => Err(model_gone(model_id)),
             }
         }
         Err(d) => Err(d.into()),
