@@ -281,7 +281,7 @@ fn train_through_versions_and_predict_through_outputs() {
     );
     assert!(version["completed_at"].is_string());
     let listed = api.get(&format!("{A}/models/topics/versions"));
-    assert_eq!(ids(&listed, "model_versions"), [v.clone()]);
+    assert_eq!(ids(&listed, "model_versions"), std::slice::from_ref(&v));
     // Latest trained version, a named one, several inputs at once.
     let r = predict(
         &api,

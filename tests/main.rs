@@ -15,6 +15,7 @@ mod api_support;
 mod app_search;
 mod apps;
 mod browser;
+mod browser_content;
 mod browser_members;
 mod browser_security;
 mod clarifai_client;

@@ -366,7 +366,9 @@ pub async fn patch(
             "inputs: at most {MAX_BATCH} inputs per request."
         )));
     }
-    let mut wanted: Vec<(String, Vec<(String, f64)>, Option<String>)> = Vec::new();
+    // (input id, concepts with values, new metadata)
+    type Change = (String, Vec<(String, f64)>, Option<String>);
+    let mut wanted: Vec<Change> = Vec::new();
     for (i, input) in list.iter().enumerate() {
         let at = format!("inputs[{i}]");
         let id = check_input_id(input.id.as_deref().unwrap_or(""), &at)?;

@@ -61,6 +61,9 @@ impl Concept {
     }
 }
 
+/// An input with its concepts and their values.
+pub type LabelledInput = (Input, Vec<(Concept, f64)>);
+
 impl Input {
     /// Replaces an input's metadata (a JSON object, as text).
     pub fn set_metadata(conn: &mut DbConn, input: i64, metadata: &str) -> QueryResult<usize> {
@@ -81,7 +84,7 @@ impl Input {
         q: &InputQuery,
         page: i64,
         per_page: i64,
-    ) -> QueryResult<(Vec<(Input, Vec<(Concept, f64)>)>, bool)> {
+    ) -> QueryResult<(Vec<LabelledInput>, bool)> {
         let per_page = per_page.clamp(1, 1000);
         let mut rows: Vec<Input> = filtered(q)
             .order(inputs::id.desc())
