@@ -351,6 +351,19 @@ fn inputs_post_list_get_patch_search_and_delete() {
         ids(&api.get(&format!("{A}/inputs")), "inputs"),
         ["pic", "t2", "t1", "t0"]
     );
+    let everything = api.send(
+        reqwest::Method::DELETE,
+        &format!("{A}/inputs"),
+        Some(&json!({ "delete_all": true }).to_string()),
+        &[],
+    );
+    assert_eq!(everything.code(), 10000);
+    assert!(ids(&api.get(&format!("{A}/inputs")), "inputs").is_empty());
+    assert_eq!(
+        api.delete(&format!("{A}/inputs")).code(),
+        11102,
+        "no ids, no delete_all"
+    );
 }
 
 #[test]

@@ -250,6 +250,22 @@ fn models_create_list_search_patch_delete_and_types() {
     );
     assert_eq!(both.code(), 10000, "{}", both.json);
     assert!(ids(&api.get(&format!("{A}/models")), "models").is_empty());
+    api.post(
+        &format!("{A}/models"),
+        model("m3", "Three", "text-classifier", &[]),
+    );
+    api.post(
+        &format!("{A}/models"),
+        model("m4", "Four", "visual-classifier", &[]),
+    );
+    let all = api.send(
+        reqwest::Method::DELETE,
+        &format!("{A}/models"),
+        Some(&json!({ "delete_all": true }).to_string()),
+        &[],
+    );
+    assert_eq!(all.code(), 10000, "{}", all.json);
+    assert!(ids(&api.get(&format!("{A}/models")), "models").is_empty());
 }
 
 #[test]
