@@ -385,6 +385,28 @@ fn short_forms_take_the_app_from_user_app_id() {
     assert_eq!(got.code(), 10000);
     let listed = api.get("/v2/concepts?user_app_id.app_id=news");
     assert_eq!(ids(&listed, "concepts"), ["a", "b"]);
+    // Inputs take bodies far beyond the other endpoints' 1 MB.
+    let long = "word ".repeat(18_000);
+    let big: Vec<Value> = (0..20)
+        .map(|i| text_input(&format!("big{i}"), &long, &[]))
+        .collect();
+    let posted = api.post(&format!("{A}/inputs"), json!({ "inputs": big }));
+    assert_eq!(posted.code(), 10000, "{}", posted.details());
+    let too_big = api.post(
+        &format!("{A}/concepts"),
+        json!({ "concepts": [{ "id": "x", "name": long.repeat(15) }] }),
+    );
+    assert_eq!(
+        (too_big.http, too_big.code()),
+        (413, 11100),
+        "{}",
+        too_big.details()
+    );
+    assert!(
+        too_big.details().contains("1048576"),
+        "{}",
+        too_big.details()
+    );
     let no_app = api.get("/v2/inputs");
     assert_eq!(no_app.code(), 11102);
     assert!(no_app.details().contains("user_app_id.app_id"));

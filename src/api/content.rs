@@ -27,6 +27,16 @@ pub const MAX_BATCH: usize = 1000;
 /// Largest body of the endpoints that carry inputs (texts, base64 images).
 pub const MAX_CONTENT_BODY: usize = 64 * 1024 * 1024;
 
+/// The largest body a `/v2` path takes: inputs and outputs carry texts and
+/// images, everything else [`crate::api::MAX_BODY`].
+pub fn body_limit(path: &str) -> usize {
+    if path.ends_with("/inputs") || path.ends_with("/outputs") {
+        MAX_CONTENT_BODY
+    } else {
+        crate::api::MAX_BODY
+    }
+}
+
 /// `user_app_id` as clients send it.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]

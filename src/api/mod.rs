@@ -179,7 +179,10 @@ fn envelope_response(
             shorten(req.path(), 200),
             req.method()
         ),
-        413 => format!("The request body is too large (at most {MAX_BODY} bytes)."),
+        413 => format!(
+            "The request body is too large (at most {} bytes).",
+            content::body_limit(req.path())
+        ),
         500..=599 => {
             if let Some(m) = &message {
                 tracing::error!(error = %m, "internal error in the API");
