@@ -263,7 +263,11 @@ pub async fn create(
         items.push(item);
     }
     let (app_key, uid) = (ctx.app.app_id(), user.id);
-    let order: Vec<String> = items.iter().map(|i| i.input_id.clone()).collect();
+    let order: HashMap<String, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (i.input_id.clone(), n))
+        .collect();
     let stored = crate::db::run(&state.pool, move |conn| {
         Ok(Input::insert_many(conn, app_key, Some(uid), &items))
     })
@@ -282,7 +286,21 @@ pub async fn create(
         count = stored.len(),
         "inputs added through the API"
     );
-    let rows = reload(&state, &ctx, order).await?;
+    // Answer in the order given (RETURNING promises no order); concepts in one query.
+    let mut stored = stored;
+    stored.sort_by_key(|i| order.get(&i.input_id).copied().unwrap_or(usize::MAX));
+    let keys: Vec<i64> = stored.iter().map(|i| i.id).collect();
+    let mut labels = crate::db::run(&state.pool, move |conn| {
+        Ok(Input::concepts_of(conn, &keys)?)
+    })
+    .await?;
+    let rows: Vec<_> = stored
+        .into_iter()
+        .map(|i| {
+            let c = labels.remove(&i.id).unwrap_or_default();
+            (i, c)
+        })
+        .collect();
     Ok(ok(json!({ "inputs": inputs_json(&state, &ctx, &rows) })))
 }
 
