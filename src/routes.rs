@@ -264,6 +264,10 @@ fn content_routes(cfg: &mut web::ServiceConfig) {
             "/{owner}/{app}/concepts/{concept}/rename",
             post().to(concepts::rename),
         )
+        .route(
+            "/{owner}/{app}/concepts/{concept}/delete",
+            post().to(concepts::delete),
+        )
         .route("/{owner}/{app}/models", get().to(models::list))
         .route("/{owner}/{app}/models", post().to(models::create))
         .route("/{owner}/{app}/models/new", get().to(models::new_model))

@@ -54,7 +54,7 @@ async fn card_action(b: &Browser, app: &str, action: &str) {
 }
 
 /// Creates an app through the "+ Create an App" dialog of the listing.
-async fn create_app(b: &Browser, owner: &str, id: &str, name: &str) {
+pub(crate) async fn create_app(b: &Browser, owner: &str, id: &str, name: &str) {
     b.goto(&format!("/{owner}/apps")).await;
     b.click("#create-app").await;
     wait_for_modal(b, "#create-app-dialog").await;

@@ -118,3 +118,52 @@ print(json.dumps({"statuses": list(service_pb2.OrganizationInvitationStatus.keys
         );
     }
 }
+
+/// The whole content loop through the client's JSON channel:
+/// `tests/clients/clarifai_content.py` posts labelled inputs, creates a text
+/// classifier, trains it, polls the version until MODEL_TRAINED and predicts.
+#[test]
+fn clarifai_grpc_json_channel_trains_and_predicts() {
+    let py = python();
+    let app = TestApp::start();
+    app.signup("looper");
+    let pat = token(&app, "looper");
+    let texts: Vec<(&str, &str)> = crate::support::content::labelled_texts();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("texts.json");
+    std::fs::write(&file, serde_json::to_vec(&texts).expect("json")).expect("write texts");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/clarifai_content.py"
+    );
+    let out = Command::new(&py)
+        .arg(script)
+        .env("ATRIUM_BASE_URL", &app.base)
+        .env("ATRIUM_PAT", &pat)
+        .env("ATRIUM_USER_ID", "looper")
+        .env("ATRIUM_TEXTS", &file)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {py:?}: {e}. {INSTALL}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("checks passed"),
+        "the clarifai-grpc content loop failed ({}).\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("MODEL_TRAINED"),
+        "the version was seen trained: {stdout}"
+    );
+
+    // What the client left behind, through the plain API.
+    let api = Api::new(&app, Some(&pat));
+    let model = api.get("/v2/users/looper/apps/loop-app/models/topics");
+    assert_eq!(model.code(), 10000, "{}", model.json);
+    assert_eq!(
+        model.json["model"]["model_version"]["status"]["code"],
+        21100
+    );
+}

@@ -371,3 +371,72 @@ fn who_may_read_and_change_inputs() {
         403
     );
 }
+
+#[test]
+fn deleting_a_concept_takes_it_off_inputs_and_models() {
+    use crate::support::content::create_model;
+    let app = TestApp::start();
+    let c = app.signup("alice");
+    app.create_app(&c, "alice", "news", "News");
+    let rows = labelled_texts();
+    let csv = csv_of(&[rows[0], rows[1], rows[20]]);
+    assert_eq!(
+        upload(&c, "alice", "news", "", "", &[("d.csv", csv)]).text("[data-testid=added-count]"),
+        "3"
+    );
+    let res = create_model(
+        &c,
+        "alice",
+        "news",
+        "topics",
+        "text-classifier",
+        &["sports", "cooking"],
+    );
+    assert_eq!(res.status, 303, "{}", res.body);
+    let page = c.get("/alice/news/concepts");
+    assert!(page.has("tr[data-concept-id=sports] button.delete-concept"));
+    // Only those who may edit inputs see the button, or may post it.
+    let reader = app.signup("reader");
+    assert_eq!(
+        reader
+            .post_form("/alice/news/concepts/sports/delete", &[])
+            .status,
+        404
+    );
+    let res = c.post_form("/alice/news/concepts/sports/delete", &[]);
+    assert_eq!(res.status, 303, "{}", res.body);
+    let after = c.get("/alice/news/concepts");
+    assert_eq!(
+        after.text(".flash"),
+        "Concept sports deleted: removed from 2 inputs and 1 model."
+    );
+    assert!(!after.has("tr[data-concept-id=sports]"));
+    assert!(after.has("tr[data-concept-id=cooking]"));
+    assert_eq!(
+        c.get("/alice/news/inputs")
+            .text("[data-testid=input-count]"),
+        "3 inputs"
+    );
+    let model = c.get("/alice/news/models/topics");
+    assert_eq!(model.text("[data-testid=model-concepts]"), "cooking");
+    assert_eq!(
+        c.post_form("/alice/news/concepts/sports/delete", &[])
+            .status,
+        404,
+        "already gone"
+    );
+    // Read-only members are refused with a reason.
+    let boss = app.org_with_admin("acme", "boss");
+    app.create_app(&boss, "acme", "data", "Data");
+    upload(&boss, "acme", "data", "hello", "greeting", &[]);
+    app.add_member("acme", "reader", "org_user");
+    assert_eq!(
+        reader
+            .post_form("/acme/data/concepts/greeting/delete", &[])
+            .status,
+        403
+    );
+    assert!(!reader
+        .get("/acme/data/concepts")
+        .has("button.delete-concept"));
+}

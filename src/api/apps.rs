@@ -29,7 +29,7 @@ pub const MAX_BATCH: usize = 128;
 const MAX_SEARCH_LEN: usize = 100;
 
 /// `visibility` as clients send it: `{"gettable": "PUBLIC"}` or `{"gettable": 50}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub struct VisibilityIn {
     pub gettable: Option<Value>,

@@ -8,15 +8,22 @@
 pub mod apps;
 pub mod audit;
 pub mod auth;
+pub mod concepts;
+pub mod content;
+pub mod content_json;
 pub mod identity_providers;
+pub mod inputs;
 pub mod invitations;
 pub mod keys;
 pub mod members;
+pub mod model_meta;
+pub mod models;
 pub mod orgs;
 pub mod roles;
 pub mod security;
 pub mod status;
 pub mod teams;
+pub mod versions;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -146,6 +153,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(get().to(keys::get))
                     .route(delete().to(keys::delete)),
             )
+            // App content: concepts, inputs, models, versions, outputs, stars.
+            .configure(content::routes)
             .default_service(web::to(unknown_endpoint)),
     );
 }
@@ -219,7 +228,10 @@ fn envelope_response(
             shorten(req.path(), 200),
             req.method()
         ),
-        413 => format!("The request body is too large (at most {MAX_BODY} bytes)."),
+        413 => format!(
+            "The request body is too large (at most {} bytes).",
+            content::body_limit(req.path())
+        ),
         500..=599 => {
             if let Some(m) = &message {
                 tracing::error!(error = %m, "internal error in the API");

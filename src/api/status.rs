@@ -33,6 +33,14 @@ pub mod code {
     pub const CONN_INVALID_REQUEST: u32 = 11102;
     /// The endpoint does not take this HTTP method.
     pub const CONN_METHOD_NOT_ALLOWED: u32 = 11103;
+    /// The model has no trained version to predict with.
+    pub const MODEL_UNTRAINED: u32 = 21102;
+    /// The model does not exist, or the caller may not know it does.
+    pub const MODEL_DOES_NOT_EXIST: u32 = 21200;
+    /// An input was stored.
+    pub const INPUT_SUCCESS: u32 = 30000;
+    /// The input does not exist.
+    pub const INPUT_DOES_NOT_EXIST: u32 = 30102;
     /// An id is taken.
     pub const DATABASE_DUPLICATE_KEY: u32 = 40010;
     /// The password breaks the password policy (the violations say which rules).
@@ -53,9 +61,14 @@ pub fn description(code: u32) -> &'static str {
         code::CONN_DOES_NOT_EXIST => "Resource does not exist",
         code::CONN_INVALID_REQUEST => "Invalid request",
         code::CONN_METHOD_NOT_ALLOWED => "Method not allowed",
+        code::MODEL_UNTRAINED => "Model has not been trained",
+        code::MODEL_DOES_NOT_EXIST => "Model does not exist",
+        code::INPUT_SUCCESS => "Input successfully processed",
+        code::INPUT_DOES_NOT_EXIST => "Input does not exist",
         code::DATABASE_DUPLICATE_KEY => "Duplicate key",
         code::PASSWORD_VALIDATION_FAILED => "Password validation failed",
         code::INTERNAL_SERVER_ISSUE => "Internal server issue",
+        c @ 21100..=21199 => crate::models::version::status::description(c as i32),
         _ => "Failure",
     }
 }

@@ -181,7 +181,7 @@ pub struct InputPage {
 
 type BoxedInputs<'a> = inputs::BoxedQuery<'a, crate::db::MultiBackend>;
 
-fn filtered<'a>(q: &InputQuery) -> BoxedInputs<'a> {
+pub(crate) fn filtered<'a>(q: &InputQuery) -> BoxedInputs<'a> {
     let mut query = inputs::table
         .filter(inputs::app_id.eq(q.app.0))
         .into_boxed();

@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod audit_search;
 pub mod concept;
+pub mod content_edit;
 pub mod identity_provider;
 pub mod input;
 pub mod invitation;

@@ -238,3 +238,54 @@ pub async fn rename(
         &format!("/{}/{}/concepts", owner.handle, app.handle),
     ))
 }
+
+/// `POST /{owner}/{app}/concepts/{concept}/delete`: deletes the concept; it
+/// comes off every input that had it and out of every model that learns it
+/// (trained versions keep predicting it under its id until retrained).
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (o, a, c) = path.into_inner();
+    viewer.require(&format!("/{o}/{a}/concepts"))?;
+    let (owner, app) = load_app(&state, &viewer, &o, &a, Action::EditInputs).await?;
+    let app_id = app.app_id();
+    let (id, inputs, models) = crate::db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let concept = Concept::find(conn, app_id, &c)?.ok_or(AppError::NotFound)?;
+            let inputs = Concept::input_counts(conn, &[concept.id])?
+                .get(&concept.id)
+                .copied()
+                .unwrap_or(0);
+            let models = Concept::model_counts(conn, &[concept.id])?
+                .get(&concept.id)
+                .copied()
+                .unwrap_or(0);
+            Concept::delete_many(conn, app_id, std::slice::from_ref(&concept.concept_id))?;
+            Ok((concept.concept_id, inputs, models))
+        })
+    })
+    .await?;
+    let plural = |n: i64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    flash(
+        &viewer.session,
+        format!(
+            "Concept {id} deleted: removed from {} and {}.",
+            plural(inputs, "input"),
+            plural(models, "model")
+        ),
+    );
+    Ok(redirect(
+        &req,
+        &format!("/{}/{}/concepts", owner.handle, app.handle),
+    ))
+}

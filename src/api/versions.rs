@@ -1,0 +1,254 @@
+//! Model versions and predictions over the API: `POST .../models/{M}/versions`
+//! (train: a queued version and its durable job), `GET .../versions`,
+//! `GET/DELETE .../versions/{V}`, and `POST .../models/{M}/outputs` /
+//! `.../versions/{V}/outputs` (predict with the given version, or the latest
+//! trained one) — the platform's `PostModelVersions`, `ListModelVersions`,
+//! `GetModelVersion`, `DeleteModelVersion` and `PostModelOutputs`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::auth::ApiUser;
+use crate::api::content::{
+    load_model, model_json, page_params, version_json, AppRef, ModelExtras, UserAppId,
+};
+use crate::api::inputs::{sample_of, InputIn};
+use crate::api::status::{code, ok, ApiError};
+use crate::api::{parse_body, shorten, timestamp, Params};
+use crate::auth::policy::Action;
+use crate::content::predict::{predict, OwnedSample, PredictFailure};
+use crate::models::ml_model::MlModel;
+use crate::models::random_id;
+use crate::models::version::ModelVersion;
+use crate::state::AppState;
+
+/// Most inputs one prediction request classifies.
+pub const MAX_PREDICT_INPUTS: usize = 128;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Body {
+    user_app_id: Option<UserAppId>,
+}
+
+fn model_param(req: &HttpRequest) -> String {
+    req.match_info().get("model").unwrap_or_default().to_owned()
+}
+
+fn version_gone(v: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "The model version \"{}\" does not exist.",
+        shorten(v, 64)
+    ))
+}
+
+/// `POST .../models/{M}/versions`: trains a new version (the body may be empty);
+/// answers the model with the queued version. Poll the version until 21100.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: Body = parse_body(&body)?;
+    let r = AppRef::of(&req, &user, Some(&body.user_app_id.unwrap_or_default()))?;
+    let ctx = load_model(&state, &user, &r, &model_param(&req), Action::TrainModel).await?;
+    let (key, uid) = (ctx.model.key(), user.id);
+    let (version, concepts, starred) = crate::db::run(&state.pool, move |conn| {
+        let v = crate::content::training::enqueue(conn, key, Some(uid))?;
+        Ok((
+            v,
+            MlModel::concepts(conn, key, None)?,
+            MlModel::is_starred(conn, uid, key)?,
+        ))
+    })
+    .await?;
+    state.jobs.notify();
+    tracing::info!(user_id = uid.0, model = %ctx.model.model_id, version = %version.version_id, "training queued through the API");
+    let model = model_json(
+        &ctx.owner.handle,
+        &ctx.app,
+        &ctx.model,
+        &ModelExtras {
+            concepts: &concepts,
+            version: Some(&version),
+            starred,
+        },
+    );
+    Ok(ok(json!({ "model": model })))
+}
+
+/// `GET .../models/{M}/versions`: the versions, newest first.
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+) -> Result<HttpResponse, ApiError> {
+    let params = Params::from_request(&req)?;
+    let r = AppRef::of(&req, &user, None)?;
+    let ctx = load_model(&state, &user, &r, &model_param(&req), Action::ReadContent).await?;
+    let (page, per_page) = page_params(&params)?;
+    let trained_only = params.bool("trained_only")?;
+    let key = ctx.model.key();
+    let all = crate::db::run(&state.pool, move |conn| Ok(ModelVersion::list(conn, key)?)).await?;
+    let versions: Vec<Value> = all
+        .iter()
+        .map(|(v, _)| v)
+        .filter(|v| !trained_only || v.is_trained())
+        .skip(((page - 1) * per_page) as usize)
+        .take(per_page as usize)
+        .map(|v| version_json(&ctx.owner.handle, &ctx.app, v))
+        .collect();
+    Ok(ok(json!({ "model_versions": versions })))
+}
+
+async fn find_version(
+    state: &AppState,
+    model: &MlModel,
+    v: &str,
+) -> Result<ModelVersion, ApiError> {
+    let (key, vid) = (model.key(), v.to_owned());
+    crate::db::run(&state.pool, move |conn| {
+        Ok(ModelVersion::find(conn, key, &vid)?)
+    })
+    .await?
+    .ok_or_else(|| version_gone(v))
+}
+
+/// `GET .../models/{M}/versions/{V}`: the version with its status and metrics.
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+) -> Result<HttpResponse, ApiError> {
+    let r = AppRef::of(&req, &user, None)?;
+    let ctx = load_model(&state, &user, &r, &model_param(&req), Action::ReadContent).await?;
+    let v = req.match_info().get("version").unwrap_or_default();
+    let version = find_version(&state, &ctx.model, v).await?;
+    Ok(ok(
+        json!({ "model_version": version_json(&ctx.owner.handle, &ctx.app, &version) }),
+    ))
+}
+
+/// `DELETE .../models/{M}/versions/{V}` (a queued one is simply never trained).
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: Body = parse_body(&body)?;
+    let r = AppRef::of(&req, &user, Some(&body.user_app_id.unwrap_or_default()))?;
+    let ctx = load_model(&state, &user, &r, &model_param(&req), Action::EditModels).await?;
+    let v = req
+        .match_info()
+        .get("version")
+        .unwrap_or_default()
+        .to_owned();
+    let version = find_version(&state, &ctx.model, &v).await?;
+    let key = version.key();
+    crate::db::run(&state.pool, move |conn| {
+        Ok(ModelVersion::delete(conn, key)?)
+    })
+    .await?;
+    state.models.remove(&v);
+    Ok(ok(json!({})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct OutputsBody {
+    user_app_id: Option<UserAppId>,
+    inputs: Option<Vec<InputIn>>,
+}
+
+fn refusal(f: PredictFailure) -> ApiError {
+    let message = f.message();
+    match f {
+        PredictFailure::Untrained => {
+            ApiError::new(code::MODEL_UNTRAINED, StatusCode::BAD_REQUEST, message)
+        }
+        PredictFailure::VersionNotFound => ApiError::not_found(message),
+        PredictFailure::VersionNotReady(c) => {
+            ApiError::new(c.max(0) as u32, StatusCode::BAD_REQUEST, message)
+        }
+        PredictFailure::Refused(_) => ApiError::invalid(message),
+        PredictFailure::Internal(e) => e.into(),
+    }
+}
+
+/// `POST .../models/{M}/outputs` and `.../models/{M}/versions/{V}/outputs`:
+/// `inputs[]{data{text{raw}} | data{image{base64}}}` → `outputs[]` with the
+/// concepts best first. Any refused input refuses the request, naming it.
+pub async fn outputs(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: OutputsBody = parse_body(&body)?;
+    let r = AppRef::of(&req, &user, Some(&body.user_app_id.unwrap_or_default()))?;
+    let ctx = load_model(&state, &user, &r, &model_param(&req), Action::Predict).await?;
+    let version_id = req.match_info().get("version").map(str::to_owned);
+    let inputs = body.inputs.unwrap_or_default();
+    if inputs.is_empty() {
+        return Err(ApiError::invalid(
+            "inputs: give at least one input to classify.",
+        ));
+    }
+    if inputs.len() > MAX_PREDICT_INPUTS {
+        return Err(ApiError::invalid(format!(
+            "inputs: at most {MAX_PREDICT_INPUTS} inputs per request."
+        )));
+    }
+    let mut samples = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let at = format!("inputs[{i}]");
+        let data = input.data.clone().unwrap_or_default();
+        samples.push(match sample_of(&data, &at)? {
+            Ok(t) => OwnedSample::Text(t),
+            Err(b) => OwnedSample::Image(b),
+        });
+    }
+    let mut outputs = Vec::with_capacity(samples.len());
+    for (i, (sample, input)) in samples.into_iter().zip(&inputs).enumerate() {
+        let echo = match &sample {
+            OwnedSample::Text(t) => json!({ "text": { "raw": t } }),
+            OwnedSample::Image(_) => json!({ "image": {} }),
+        };
+        let p = predict(&state, &ctx.model, version_id.clone(), sample)
+            .await
+            .map_err(|f| match f {
+                PredictFailure::Refused(_) => {
+                    ApiError::invalid(format!("inputs[{i}]: {}", f.message()))
+                }
+                other => refusal(other),
+            })?;
+        let concepts: Vec<Value> = p
+            .concepts
+            .iter()
+            .map(|c| json!({ "id": c.concept_id, "name": c.name, "value": c.score, "app_id": ctx.app.handle }))
+            .collect();
+        outputs.push(json!({
+            "id": random_id(32),
+            "status": { "code": code::SUCCESS, "description": "Ok" },
+            "created_at": timestamp(&crate::models::now()),
+            "model": {
+                "id": ctx.model.model_id,
+                "name": ctx.model.name,
+                "app_id": ctx.app.handle,
+                "user_id": ctx.owner.handle,
+                "model_type_id": ctx.model.model_type().id(),
+                "model_version": { "id": p.version_id },
+            },
+            "input": {
+                "id": input.id.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| random_id(32)),
+                "data": echo,
+            },
+            "data": { "concepts": concepts },
+        }));
+    }
+    Ok(ok(json!({ "outputs": outputs })))
+}
