@@ -10,6 +10,7 @@ pub mod auth;
 pub mod concepts;
 pub mod content;
 pub mod content_json;
+pub mod input_search;
 pub mod inputs;
 pub mod invitations;
 pub mod keys;
