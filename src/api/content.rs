@@ -325,7 +325,7 @@ pub fn ids_list(ids: Vec<String>, what: &str) -> Result<Vec<String>, ApiError> {
 /// `/users/{user}/apps/{app}` and in the short form whose app comes from
 /// `user_app_id` (body or query), as the `clarifai-grpc` client has both.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    use crate::api::{concepts, inputs, model_meta, models, versions};
+    use crate::api::{concepts, input_search, inputs, model_meta, models, versions};
     use actix_web::web::{delete, get, patch, post, resource, PayloadConfig};
     for base in ["/users/{user}/apps/{app}", ""] {
         let big = || PayloadConfig::new(MAX_CONTENT_BODY);
@@ -350,7 +350,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
                 .route(patch().to(inputs::patch))
                 .route(delete().to(inputs::delete)),
         )
-        .service(resource(format!("{base}/inputs/searches")).route(post().to(inputs::search)))
+        .service(resource(format!("{base}/inputs/searches")).route(post().to(input_search::search)))
         .service(
             resource(format!("{base}/inputs/{{input}}"))
                 .route(get().to(inputs::get))

@@ -12,6 +12,7 @@ pub mod concepts;
 pub mod content;
 pub mod content_json;
 pub mod identity_providers;
+pub mod input_search;
 pub mod inputs;
 pub mod invitations;
 pub mod keys;
