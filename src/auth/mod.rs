@@ -5,6 +5,7 @@ pub mod csrf;
 pub mod password;
 pub mod password_policy;
 pub mod policy;
+pub mod roles;
 pub mod session;
 pub mod teams;
 pub mod totp;

@@ -3,6 +3,7 @@
 //! for htmx requests.
 
 pub mod account;
+pub mod app_actions;
 pub mod app_page;
 pub mod apps;
 pub mod audit_log;
