@@ -94,6 +94,11 @@ fn session_middleware<S: SessionStore>(store: S, config: &Config) -> SessionMidd
         .build()
 }
 
+/// Blocking threads per worker: the worker's share of the database pool, at least 2.
+fn blocking_threads(pool_size: u32, workers: usize) -> usize {
+    (pool_size as usize / workers.max(1)).max(2)
+}
+
 fn run_with<S, F>(
     state: Data<AppState>,
     listener: TcpListener,
@@ -105,6 +110,7 @@ where
     F: Fn() -> S + Clone + Send + 'static,
 {
     let config = state.config.clone();
+    let blocking = blocking_threads(config.db_pool_size, workers);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -116,6 +122,11 @@ where
             .configure(routes::configure)
     })
     .workers(workers)
+    // Each worker's blocking pool (where every database call runs) holds no more
+    // threads than its share of the connection pool: more would only wait on the
+    // pool's lock, and at 64 concurrent requests the hand-offs cost more than the
+    // queries (see docs/PERFORMANCE.md).
+    .worker_max_blocking_threads(blocking)
     .listen(listener)?
     .run();
     Ok(server)
