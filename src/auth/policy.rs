@@ -550,6 +550,12 @@ fn forbidden_reason(relation: Relation, action: Action) -> &'static str {
     }
 }
 
+/// Whether a member may still sign in with a password while their organization
+/// requires SSO: admins may (the documented break-glass path), nobody else.
+pub fn password_allowed_under_sso(role: Role) -> bool {
+    role == Role::Admin
+}
+
 /// How a signed-in user shows that an invitation is addressed to them.
 #[derive(Debug, Clone, Copy)]
 pub enum InviteeProof<'a> {

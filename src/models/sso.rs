@@ -305,7 +305,7 @@ pub fn record_failure(
 /// requires SSO and they are not one of its admins (admins keep password sign-in
 /// as the break-glass path).
 pub fn password_refused(conn: &mut DbConn, m: &Membership) -> QueryResult<bool> {
-    if m.role == crate::auth::policy::Role::Admin {
+    if crate::auth::policy::password_allowed_under_sso(m.role) {
         return Ok(false);
     }
     // Only while a provider is enabled: a deleted or disabled one locks nobody out.
