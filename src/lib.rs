@@ -54,6 +54,7 @@ pub fn build_state(config: Config) -> Result<Data<AppState>, String> {
         metrics,
         mailer,
         models: ml::cache::ModelCache::new(ml::cache::DEFAULT_CAPACITY),
+        teams: Default::default(),
         jobs: Arc::default(),
     }))
 }

@@ -22,4 +22,6 @@ pub struct AppState {
     pub models: ModelCache,
     /// Wakes this instance's job workers when a job is queued.
     pub jobs: Arc<JobSignal>,
+    /// Members' team grants and restrictions, by the org's teams version.
+    pub teams: Arc<crate::auth::teams::TeamAccessCache>,
 }

@@ -43,8 +43,8 @@ fn create_list_search_sort_pin_duplicate_delete() {
     );
     // Pin: rises to the top whatever the sort.
     let pinned = c.htmx_post(
-        "/alice/bravo/pin",
-        &[("pinned", "true"), ("sort", "name"), ("dir", "desc")],
+        "/alice/bravo/pin?sort=name&dir=desc",
+        &[("pinned", "true")],
         Some("app-results"),
     );
     assert_eq!(pinned.status, 200);

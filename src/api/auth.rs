@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -84,9 +85,29 @@ fn secret_from(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 enum Lookup {
-    Found(Box<(User, Option<Membership>, ApiKey, TeamAccess)>),
+    Found(Box<(User, Option<Membership>, ApiKey, Arc<TeamAccess>)>),
     Unknown,
     Expired(ApiKey),
+}
+
+/// The key's user's team access: for non-admin members, the organization's teams
+/// version first (one small statement), then the cache (`auth::teams`).
+fn team_access(
+    conn: &mut crate::db::DbConn,
+    cache: &crate::auth::teams::TeamAccessCache,
+    user: UserId,
+    membership: Option<&Membership>,
+) -> diesel::QueryResult<Arc<TeamAccess>> {
+    use crate::db::schema::orgs;
+    use diesel::prelude::*;
+    let version = match membership {
+        Some(m) if m.role != crate::auth::policy::Role::Admin => orgs::table
+            .find(m.org_id.0)
+            .select(orgs::teams_version)
+            .first::<i64>(conn)?,
+        _ => 0,
+    };
+    crate::auth::session::team_access(conn, cache, user, membership, version)
 }
 
 impl FromRequest for ApiUser {
@@ -99,6 +120,7 @@ impl FromRequest for ApiUser {
         Box::pin(async move {
             let secret = secret?;
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let cache = state.teams.clone();
             let found = crate::db::run(&state.pool, move |conn| {
                 let Some(key) = ApiKey::find_by_secret(conn, &secret)? else {
                     return Ok(Lookup::Unknown);
@@ -108,8 +130,7 @@ impl FromRequest for ApiUser {
                 }
                 let user = User::find(conn, UserId(key.user_id))?;
                 let membership = Membership::for_user(conn, user.id())?;
-                let teams =
-                    crate::auth::session::team_access(conn, user.id(), membership.as_ref())?;
+                let teams = team_access(conn, &cache, user.id(), membership.as_ref())?;
                 ApiKey::touch(conn, &key)?;
                 Ok(Lookup::Found(Box::new((user, membership, key, teams))))
             })

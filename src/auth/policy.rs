@@ -20,7 +20,7 @@ pub struct ActorUser {
     /// `Some` when the request is authenticated by a PAT: only these scopes apply.
     pub scopes: Option<Vec<String>>,
     /// The user's team grants and label restrictions (empty outside teams).
-    pub teams: TeamAccess,
+    pub teams: std::sync::Arc<TeamAccess>,
 }
 
 /// Whoever is asking; `user` is `None` when signed out.

@@ -17,7 +17,7 @@ fn pat(id: i64, scopes: &[&str]) -> Actor {
             handle: format!("u{id}"),
             membership: None,
             scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
-            teams: TeamAccess::default(),
+            teams: Default::default(),
         }),
     }
 }

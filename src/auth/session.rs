@@ -14,7 +14,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use std::sync::Arc;
+
 use crate::auth::policy::{Actor, ActorUser, Role, TeamAccess};
+use crate::auth::teams::TeamAccessCache;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::models::audit::{self, AuditActor, AuditTarget, EventKind};
@@ -224,6 +227,8 @@ struct Loaded {
     session_row: (i64, NaiveDateTime),
     /// When two-factor must be on by (org requires it, user has none).
     two_factor_deadline: Option<NaiveDateTime>,
+    /// The organization's teams version (the key of the team access cache).
+    teams_version: Option<i64>,
 }
 
 /// The user with their membership (and its org's handle and name), this session's
@@ -245,6 +250,7 @@ fn load_user(conn: &mut DbConn, id: UserId, sid_hash: &str) -> QueryResult<Optio
         (i64, NaiveDateTime),
         Option<NaiveDateTime>,
         (Option<bool>, Option<i32>, Option<NaiveDateTime>),
+        Option<i64>,
     );
     let row = users::table
         .inner_join(accounts::table)
@@ -276,11 +282,24 @@ fn load_user(conn: &mut DbConn, id: UserId, sid_hash: &str) -> QueryResult<Optio
                 two_factor_policies::grace_days.nullable(),
                 two_factor_policies::required_since.nullable(),
             ),
+            orgs::teams_version.nullable(),
         ))
         .first::<Row>(conn)
         .optional()?;
     Ok(row.map(
-        |(row, handle, org_id, org_handle, org_name, role, joined, session_row, totp_on, tfp)| {
+        |(
+            row,
+            handle,
+            org_id,
+            org_handle,
+            org_name,
+            role,
+            joined,
+            session_row,
+            totp_on,
+            tfp,
+            teams_version,
+        )| {
             let membership = match (org_id, org_handle, org_name, role) {
                 (Some(org_id), Some(org_handle), Some(org_name), Some(role)) => Some(Membership {
                     org_id: OrgId(org_id),
@@ -306,6 +325,7 @@ fn load_user(conn: &mut DbConn, id: UserId, sid_hash: &str) -> QueryResult<Optio
                 membership,
                 session_row,
                 two_factor_deadline,
+                teams_version,
             }
         },
     ))
@@ -319,18 +339,250 @@ fn allowed_before_enrolment(path: &str) -> bool {
         || path.starts_with("/static/")
 }
 
-/// The user's team grants and label restrictions, loaded with the actor so that
-/// membership and grant changes count from the next request. Admins are exempt
-/// from restrictions and gain nothing from grants: no statement for them, nor
-/// for users outside an organization.
+/// The user's team grants and label restrictions, as of the organization's
+/// `teams_version` (from the cache while that version stands), so that membership
+/// and grant changes count from the next request. Admins are exempt from
+/// restrictions and gain nothing from grants: nothing to load for them, nor for
+/// users outside an organization.
 pub fn team_access(
     conn: &mut DbConn,
+    cache: &TeamAccessCache,
     user: UserId,
     membership: Option<&Membership>,
-) -> QueryResult<TeamAccess> {
+    teams_version: i64,
+) -> QueryResult<Arc<TeamAccess>> {
     match membership {
-        Some(m) if m.role != Role::Admin => crate::models::team::access(conn, user, m.org_id),
-        _ => Ok(TeamAccess::default()),
+        Some(m) if m.role != Role::Admin => {
+            cache.get_or_load(user.0, m.org_id.0, teams_version, || {
+                crate::models::team::access(conn, user, m.org_id)
+            })
+        }
+        _ => Ok(Arc::default()),
+    }
+}
+
+/// What the session says, read without the database: the first half of the
+/// [`Viewer`] extractor. The busiest handlers take a `Visit` and load the viewer
+/// inside their own trip to the database ([`with_viewer`]): one hand-off to the
+/// blocking pool per request instead of two.
+pub struct Visit {
+    session: Session,
+    csrf: String,
+    keys: Option<VisitKeys>,
+}
+
+/// The session's keys of a signed-in visit (`Send`: they go to the pool thread).
+#[derive(Debug, Clone)]
+struct VisitKeys {
+    uid: i64,
+    sid_hash: String,
+    epoch: i64,
+    acting: bool,
+    path: String,
+    ip: String,
+}
+
+/// What loading a visit found.
+pub enum VisitLoad {
+    Anonymous,
+    /// The session no longer stands: deleted user, a session from before a
+    /// password change, or one signed out from another device.
+    Ended,
+    /// A member past their organization's two-factor deadline, on a page they
+    /// may not use before enrolling.
+    MustEnrol,
+    SignedIn(Box<(Actor, SignedIn)>),
+}
+
+impl VisitLoad {
+    /// The actor the policy decides for.
+    pub fn actor(&self) -> Actor {
+        match self {
+            VisitLoad::SignedIn(b) => b.0.clone(),
+            _ => Actor::anonymous(),
+        }
+    }
+}
+
+impl Visit {
+    /// Reads the session (no database).
+    pub fn read(req: &HttpRequest) -> Result<Visit, AppError> {
+        let session = req.get_session();
+        let csrf = crate::auth::csrf::ensure_token(&session)?;
+        let Some(uid) = session.get::<i64>(UID).unwrap_or(None) else {
+            return Ok(Visit {
+                session,
+                csrf,
+                keys: None,
+            });
+        };
+        let Some(sid_hash) = current_hash(&session) else {
+            // A session from before server-side sessions: sign in again.
+            session.purge();
+            let csrf = crate::auth::csrf::ensure_token(&session)?;
+            return Ok(Visit {
+                session,
+                csrf,
+                keys: None,
+            });
+        };
+        let epoch = session.get::<i64>(EPOCH).unwrap_or(None).unwrap_or(-1);
+        let acting = session
+            .get::<bool>(ACTING_ORG)
+            .unwrap_or(None)
+            .unwrap_or(false);
+        Ok(Visit {
+            session,
+            csrf,
+            keys: Some(VisitKeys {
+                uid,
+                sid_hash,
+                epoch,
+                acting,
+                path: req.path().to_owned(),
+                ip: crate::web::client_ip(req),
+            }),
+        })
+    }
+
+    /// The viewer from what [`load_visit`] found (the session ends here when it
+    /// no longer stands; members who must enrol in two-factor are sent there).
+    pub fn finish(self, loaded: VisitLoad) -> Result<Viewer, AppError> {
+        let Visit {
+            session,
+            csrf,
+            keys,
+        } = self;
+        match loaded {
+            VisitLoad::MustEnrol => Err(AppError::SeeOther(TWO_FACTOR_SETUP.to_owned())),
+            VisitLoad::Anonymous => Ok(Viewer::anonymous(session, csrf)),
+            VisitLoad::Ended => {
+                session.purge();
+                let csrf = crate::auth::csrf::ensure_token(&session)?;
+                Ok(Viewer::anonymous(session, csrf))
+            }
+            VisitLoad::SignedIn(b) => {
+                let (actor, user) = *b;
+                Ok(Viewer {
+                    actor,
+                    user: Some(user),
+                    csrf,
+                    session,
+                    session_hash: keys.map(|k| k.sid_hash),
+                })
+            }
+        }
+    }
+}
+
+/// Loads the visit's user, membership, invitations and team access (on the pool
+/// thread); notes the session's use at most every few minutes.
+fn load_visit(
+    conn: &mut DbConn,
+    cache: &TeamAccessCache,
+    keys: Option<&VisitKeys>,
+) -> Result<VisitLoad, AppError> {
+    let Some(k) = keys else {
+        return Ok(VisitLoad::Anonymous);
+    };
+    let Some(loaded) = load_user(conn, UserId(k.uid), &k.sid_hash)?
+        .filter(|l| l.user.row.session_epoch == k.epoch)
+    else {
+        return Ok(VisitLoad::Ended);
+    };
+    let (row_id, last_seen) = loaded.session_row;
+    let now = crate::models::now();
+    if now - last_seen > chrono::Duration::minutes(user_session::TOUCH_MINUTES) {
+        user_session::touch(conn, row_id, &k.ip)?;
+    }
+    let Loaded {
+        user,
+        membership,
+        two_factor_deadline,
+        teams_version,
+        ..
+    } = loaded;
+    if two_factor_deadline.is_some_and(|d| d <= now) && !allowed_before_enrolment(&k.path) {
+        return Ok(VisitLoad::MustEnrol);
+    }
+    let invitations = invitation::open_for_user(conn, user.id())?;
+    let teams = team_access(
+        conn,
+        cache,
+        user.id(),
+        membership.as_ref(),
+        teams_version.unwrap_or(0),
+    )?;
+    let signed_in = SignedIn {
+        id: user.id(),
+        handle: user.handle.clone(),
+        name: user.row.name.clone(),
+        email: user.row.email.clone(),
+        apps_view: user.row.apps_view.clone(),
+        acting_as_org: k.acting && membership.is_some(),
+        membership: membership.clone(),
+        invitations,
+        two_factor_deadline,
+    };
+    let actor = Actor {
+        user: Some(ActorUser {
+            id: user.id(),
+            handle: user.handle,
+            membership,
+            scopes: None,
+            teams,
+        }),
+    };
+    Ok(VisitLoad::SignedIn(Box::new((actor, signed_in))))
+}
+
+/// Loads the viewer and runs `f` with the database and the viewer's actor, in one
+/// trip to the pool. `f`'s error comes after the session's verdict: a session
+/// that ended is purged and a member who must enrol is redirected whatever `f`
+/// returned (`f` does not run then).
+pub async fn with_viewer<F, T>(
+    state: &AppState,
+    visit: Visit,
+    f: F,
+) -> Result<(Viewer, T), AppError>
+where
+    F: FnOnce(&mut DbConn, &Actor) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let keys = visit.keys.clone();
+    let cache = state.teams.clone();
+    let (loaded, out) = crate::db::run(&state.pool, move |conn| {
+        let loaded = load_visit(conn, &cache, keys.as_ref())?;
+        if matches!(loaded, VisitLoad::MustEnrol) {
+            return Ok((loaded, None));
+        }
+        let out = f(conn, &loaded.actor());
+        Ok((loaded, Some(out)))
+    })
+    .await?;
+    let viewer = visit.finish(loaded)?;
+    let out = out.ok_or_else(|| AppError::SeeOther(TWO_FACTOR_SETUP.to_owned()))??;
+    Ok((viewer, out))
+}
+
+impl Viewer {
+    fn anonymous(session: Session, csrf: String) -> Viewer {
+        Viewer {
+            actor: Actor::anonymous(),
+            user: None,
+            csrf,
+            session,
+            session_hash: None,
+        }
+    }
+}
+
+impl FromRequest for Visit {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Visit, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Visit::read(req))
     }
 }
 
@@ -339,104 +591,20 @@ impl FromRequest for Viewer {
     type Future = Pin<Box<dyn Future<Output = Result<Viewer, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let session = req.get_session();
+        let visit = Visit::read(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let path = req.path().to_owned();
-        let ip = crate::web::client_ip(req);
         Box::pin(async move {
+            let visit = visit?;
             let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
-            let csrf = crate::auth::csrf::ensure_token(&session)?;
-            let uid = session.get::<i64>(UID).unwrap_or(None);
-            let signed_out = |session: Session| -> Result<Viewer, AppError> {
-                let csrf = crate::auth::csrf::ensure_token(&session)?;
-                Ok(Viewer {
-                    actor: Actor::anonymous(),
-                    user: None,
-                    csrf,
-                    session,
-                    session_hash: None,
-                })
+            let Some(keys) = visit.keys.clone() else {
+                return visit.finish(VisitLoad::Anonymous);
             };
-            let Some(uid) = uid else {
-                return Ok(Viewer {
-                    actor: Actor::anonymous(),
-                    user: None,
-                    csrf,
-                    session,
-                    session_hash: None,
-                });
-            };
-            let Some(sid_hash) = current_hash(&session) else {
-                // A session from before server-side sessions: sign in again.
-                session.purge();
-                return signed_out(session);
-            };
-            let epoch = session.get::<i64>(EPOCH).unwrap_or(None).unwrap_or(-1);
-            let acting = session
-                .get::<bool>(ACTING_ORG)
-                .unwrap_or(None)
-                .unwrap_or(false);
-            let hash = sid_hash.clone();
+            let cache = state.teams.clone();
             let loaded = crate::db::run(&state.pool, move |conn| {
-                let Some(loaded) = load_user(conn, UserId(uid), &hash)?
-                    .filter(|l| l.user.row.session_epoch == epoch)
-                else {
-                    return Ok(None);
-                };
-                let (row_id, last_seen) = loaded.session_row;
-                let stale = crate::models::now() - last_seen
-                    > chrono::Duration::minutes(user_session::TOUCH_MINUTES);
-                if stale {
-                    user_session::touch(conn, row_id, &ip)?;
-                }
-                let invitations = invitation::open_for_user(conn, loaded.user.id())?;
-                let teams = team_access(conn, loaded.user.id(), loaded.membership.as_ref())?;
-                Ok(Some((loaded, invitations, teams)))
+                load_visit(conn, &cache, Some(&keys))
             })
             .await?;
-            let Some((loaded, invitations, teams)) = loaded else {
-                // Deleted user, a session from before a password change, or one
-                // signed out from another device.
-                session.purge();
-                return signed_out(session);
-            };
-            let Loaded {
-                user,
-                membership,
-                two_factor_deadline,
-                ..
-            } = loaded;
-            if two_factor_deadline.is_some_and(|d| d <= crate::models::now())
-                && !allowed_before_enrolment(&path)
-            {
-                return Err(AppError::SeeOther(TWO_FACTOR_SETUP.to_owned()));
-            }
-            let signed_in = SignedIn {
-                id: user.id(),
-                handle: user.handle.clone(),
-                name: user.row.name.clone(),
-                email: user.row.email.clone(),
-                apps_view: user.row.apps_view.clone(),
-                acting_as_org: acting && membership.is_some(),
-                membership: membership.clone(),
-                invitations,
-                two_factor_deadline,
-            };
-            Ok(Viewer {
-                actor: Actor {
-                    user: Some(ActorUser {
-                        id: user.id(),
-                        handle: user.handle,
-                        membership,
-                        scopes: None,
-                        teams,
-                    }),
-                },
-                user: Some(signed_in),
-                csrf,
-                session,
-                session_hash: Some(sid_hash),
-            })
+            visit.finish(loaded)
         })
     }
 }

@@ -4,6 +4,7 @@
 //! The decisions themselves stay in `auth::policy::decide`.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::auth::policy::{Action, Decision};
 
@@ -157,6 +158,57 @@ impl TeamAccess {
     }
 }
 
+/// Members' team access kept in memory, by (user, organization), each valid for
+/// the organization's `teams_version` it was loaded at. Triggers bump that version
+/// on every change to the organization's teams, team members and grants, and the
+/// version is read with the session on every request, so a cached access is used
+/// only while nothing it was built from has changed. Bounded: when full it starts
+/// over (a reload is one query).
+#[derive(Default)]
+pub struct TeamAccessCache {
+    entries: Mutex<CacheMap>,
+}
+
+/// (user, organization) → (teams version, access).
+type CacheMap = HashMap<(i64, i64), (i64, Arc<TeamAccess>)>;
+
+/// Entries kept at most.
+const CACHE_CAPACITY: usize = 10_000;
+
+impl TeamAccessCache {
+    /// The access of `user` in `org` at `version`, from memory or from `load`.
+    ///
+    /// `load` runs after `version` was read, so what it finds is at least as new
+    /// as `version`; anything newer bumped the version, and no later request will
+    /// ask for this one again.
+    pub fn get_or_load<E>(
+        &self,
+        user: i64,
+        org: i64,
+        version: i64,
+        load: impl FnOnce() -> Result<TeamAccess, E>,
+    ) -> Result<Arc<TeamAccess>, E> {
+        let key = (user, org);
+        if let Some((v, access)) = self.lock().get(&key) {
+            if *v == version {
+                return Ok(access.clone());
+            }
+        }
+        let access = Arc::new(load()?);
+        let mut entries = self.lock();
+        if entries.len() >= CACHE_CAPACITY && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(key, (version, access.clone()));
+        Ok(access)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheMap> {
+        // A panic while holding the lock leaves a map that is still consistent.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +229,33 @@ mod tests {
         assert!(a.admits(",gdpr,hipaa,pci,"));
         assert!(!a.admits(",hipaa,"));
         assert!(TeamAccess::default().admits(""));
+    }
+
+    #[test]
+    fn cache_reloads_when_the_version_moves() {
+        let cache = TeamAccessCache::default();
+        let mut loads = 0;
+        let mut get = |version: i64, app: i64| {
+            cache
+                .get_or_load(7, 3, version, || {
+                    loads += 1;
+                    Ok::<_, ()>(TeamAccess::from_rows([(
+                        String::new(),
+                        Some(app),
+                        TeamRole::FullAccess,
+                    )]))
+                })
+                .unwrap()
+        };
+        assert_eq!(get(1, 10).grant(10), Some(TeamRole::FullAccess));
+        // Same version: the cached access, even if the database says otherwise.
+        assert_eq!(get(1, 11).grant(10), Some(TeamRole::FullAccess));
+        // A new version: loaded again.
+        let a = get(2, 11);
+        assert_eq!(
+            (a.grant(10), a.grant(11)),
+            (None, Some(TeamRole::FullAccess))
+        );
+        assert_eq!(loads, 2);
     }
 }

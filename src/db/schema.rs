@@ -32,6 +32,9 @@ diesel::table! {
         billing_email -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Bumped by triggers on every change to the org's teams, team members
+        /// and grants (the key of the in-memory team access cache).
+        teams_version -> BigInt,
     }
 }
 
@@ -42,6 +45,8 @@ diesel::table! {
         user_id -> BigInt,
         role -> Text,
         created_at -> Timestamp,
+        /// The member's handle, filled by a trigger on insert (the Members order).
+        member_handle -> Text,
     }
 }
 

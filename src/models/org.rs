@@ -255,22 +255,22 @@ impl Org {
     /// The organization's members, optionally filtered by name, handle or e-mail.
     pub fn members(conn: &mut DbConn, id: OrgId, search: Option<&str>) -> QueryResult<Vec<Member>> {
         let mut q = memberships::table
-            .inner_join(users::table.inner_join(accounts::table))
+            .inner_join(users::table)
             .filter(memberships::org_id.eq(id.0))
             .select((
                 memberships::user_id,
-                accounts::handle,
+                memberships::member_handle,
                 users::name,
                 users::email,
                 memberships::role,
                 memberships::created_at,
             ))
-            .order((accounts::handle.asc(),))
+            .order(memberships::member_handle.asc())
             .into_boxed();
         if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
             let pattern = format!("%{}%", crate::models::app::escape_like(&s.to_lowercase()));
             q = q.filter(
-                accounts::handle
+                memberships::member_handle
                     .like(pattern.clone())
                     .escape('\\')
                     .or(users::email.like(pattern.clone()).escape('\\'))
@@ -442,17 +442,18 @@ impl Org {
         limit: i64,
     ) -> QueryResult<Vec<Member>> {
         let mut q = memberships::table
-            .inner_join(users::table.inner_join(accounts::table))
+            .inner_join(users::table)
             .filter(memberships::org_id.eq(id.0))
             .select((
                 memberships::user_id,
-                accounts::handle,
+                memberships::member_handle,
                 users::name,
                 users::email,
                 memberships::role,
                 memberships::created_at,
             ))
-            .order(accounts::handle.asc())
+            // The (org_id, member_handle) index gives this order without a sort.
+            .order(memberships::member_handle.asc())
             .offset(offset)
             .limit(limit)
             .into_boxed();
@@ -463,7 +464,7 @@ impl Org {
                 crate::models::app::escape_like(&search.to_lowercase())
             );
             q = q.filter(
-                accounts::handle
+                memberships::member_handle
                     .like(pattern.clone())
                     .escape('\\')
                     .or(users::email.like(pattern.clone()).escape('\\'))

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::policy::{can, list_scope, Action, Actor, Target};
-use crate::auth::session::Viewer;
+use crate::auth::session::{with_viewer, Viewer, Visit};
 use crate::error::AppError;
 use crate::models::account::{validate_handle, Owner};
 use crate::models::app::{
@@ -119,11 +119,18 @@ impl Listing {
     }
 
     pub fn url(&self, owner: &str, page: i64) -> String {
-        let mut u = format!(
-            "/{owner}/apps?sort={}&dir={}",
-            self.sort_str(),
-            self.dir_str()
-        );
+        format!("/{owner}/apps{}", self.query(page))
+    }
+
+    /// Where a card's pin form posts: the listing's parameters ride in the query
+    /// string, so that the page comes back as it was (one short URL per card
+    /// instead of four hidden fields).
+    pub fn pin_url(&self, owner: &str, app: &str) -> String {
+        format!("/{owner}/{app}/pin{}", self.query(self.page))
+    }
+
+    fn query(&self, page: i64) -> String {
+        let mut u = format!("?sort={}&dir={}", self.sort_str(), self.dir_str());
         if !self.q.is_empty() {
             u.push_str("&q=");
             u.push_str(&urlencode(&self.q));
@@ -278,23 +285,22 @@ fn render_list(
     }
 }
 
-/// `GET /{owner}/apps`: the owner, the policy decision and the page in one trip
-/// to the database (this is the busiest page).
+/// `GET /{owner}/apps`: the viewer, the owner, the policy decision and the page
+/// in one trip to the database (this is the busiest page).
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
+    visit: Visit,
     path: web::Path<String>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let handle = path.into_inner();
     let parsed = Listing::parse(&params);
-    let actor = viewer.actor.clone();
-    let (owner, listing, result) = crate::db::run(&state.pool, move |conn| {
+    let (viewer, (owner, listing, result)) = with_viewer(&state, visit, move |conn, actor| {
         let owner = Owner::find_by_handle(conn, &handle)?.ok_or(AppError::NotFound)?;
         let listing = parsed.map_err(AppError::BadRequest)?;
-        can(&actor, Action::ListApps, Target::Owner(owner.id)).map_err(denied)?;
-        let result = App::list(conn, &list_query(&actor, owner.id, &listing))?;
+        can(actor, Action::ListApps, Target::Owner(owner.id)).map_err(denied)?;
+        let result = App::list(conn, &list_query(actor, owner.id, &listing))?;
         Ok((owner, listing, result))
     })
     .await?;
@@ -521,10 +527,6 @@ pub async fn load_app(
 #[serde(default)]
 pub struct PinForm {
     pub pinned: String,
-    pub q: String,
-    pub sort: String,
-    pub dir: String,
-    pub page: String,
 }
 
 /// `POST /{owner}/{app}/pin`: pins (`pinned=true`) or unpins; htmx gets the refreshed results.
@@ -533,6 +535,7 @@ pub async fn pin(
     state: web::Data<AppState>,
     viewer: Viewer,
     path: web::Path<(String, String)>,
+    params: web::Query<ListParams>,
     form: web::Form<PinForm>,
 ) -> Result<HttpResponse, AppError> {
     let (o, a) = path.into_inner();
@@ -552,13 +555,7 @@ pub async fn pin(
         Ok(App::set_pinned(conn, uid, app_id, pinned)?)
     })
     .await?;
-    let listing = Listing::parse(&ListParams {
-        q: form.q.clone(),
-        sort: form.sort.clone(),
-        dir: form.dir.clone(),
-        page: form.page.clone(),
-    })
-    .map_err(AppError::BadRequest)?;
+    let listing = Listing::parse(&params).map_err(AppError::BadRequest)?;
     if is_htmx(&req) {
         show_list(&req, &state, &viewer, owner, listing).await
     } else {

@@ -17,7 +17,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::policy::{can, Action, Role, Target};
-use crate::auth::session::{SignedIn, Viewer};
+use crate::auth::session::{with_viewer, SignedIn, Viewer, Visit};
 use crate::error::AppError;
 use crate::models::audit::AuditActor;
 use crate::models::invitation::{self, DeliveryState, Invitation};
@@ -196,28 +196,61 @@ struct Listing {
     sole_admin: Option<String>,
 }
 
-async fn listing(
-    state: &AppState,
-    viewer: &Viewer,
-    org: &Org,
-    q: &str,
+/// The screen's parameters, checked.
+struct Params {
+    q: String,
     page: i64,
     ipage: i64,
-) -> Result<Listing, AppError> {
-    let (org_id, q) = (org.id, q.to_owned());
-    let (members, invitations, admins) = crate::db::run(&state.pool, move |conn| {
-        let members = Org::members_page(conn, org_id, &q, (page - 1) * PER_PAGE, PER_PAGE + 1)?;
-        let invitations =
-            invitation::pending_for_org(conn, org_id, (ipage - 1) * PER_PAGE, PER_PAGE + 1)?;
-        let admins = Org::admins(conn, org_id)?;
-        Ok((members, invitations, admins))
+}
+
+impl Params {
+    fn parse(query: &MembersQuery) -> Result<Params, AppError> {
+        let q = query.q.trim().to_owned();
+        if q.chars().count() > 100 {
+            return Err(AppError::BadRequest(
+                "Search for at most 100 characters.".to_owned(),
+            ));
+        }
+        Ok(Params {
+            q,
+            page: page_number(&query.page)?,
+            ipage: page_number(&query.ipage)?,
+        })
+    }
+}
+
+/// What the screen reads from the database (three statements, whatever the
+/// number of members).
+struct Fetched {
+    members: Vec<crate::models::org::Member>,
+    invitations: Vec<Invitation>,
+    admins: Vec<String>,
+}
+
+fn fetch(conn: &mut crate::db::DbConn, org: &Org, p: &Params) -> Result<Fetched, AppError> {
+    Ok(Fetched {
+        members: Org::members_page(conn, org.id, &p.q, (p.page - 1) * PER_PAGE, PER_PAGE + 1)?,
+        invitations: invitation::pending_for_org(
+            conn,
+            org.id,
+            (p.ipage - 1) * PER_PAGE,
+            PER_PAGE + 1,
+        )?,
+        admins: Org::admins(conn, org.id)?,
     })
-    .await?;
+}
+
+fn listing(viewer: &Viewer, f: Fetched) -> Listing {
     let me = viewer.user.as_ref().map(|u| u.id);
+    let Fetched {
+        members,
+        invitations,
+        admins,
+    } = f;
     let sole_admin = (admins.len() == 1).then(|| admins[0].clone());
     let has_next = members.len() as i64 > PER_PAGE;
     let ihas_next = invitations.len() as i64 > PER_PAGE;
-    Ok(Listing {
+    Listing {
         members: members
             .into_iter()
             .take(PER_PAGE as usize)
@@ -239,10 +272,11 @@ async fn listing(
             .collect(),
         ihas_next,
         sole_admin,
-    })
+    }
 }
 
-/// Renders the Members screen (or, for the live search, its results block).
+/// Loads and renders the Members screen (or, for the live search, its results
+/// block).
 async fn show(
     req: &HttpRequest,
     state: &AppState,
@@ -252,14 +286,26 @@ async fn show(
     status: StatusCode,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let q = query.q.trim().to_owned();
-    if q.chars().count() > 100 {
-        return Err(AppError::BadRequest(
-            "Search for at most 100 characters.".to_owned(),
-        ));
-    }
-    let (page, ipage) = (page_number(&query.page)?, page_number(&query.ipage)?);
-    let l = listing(state, viewer, &org, &q, page, ipage).await?;
+    let p = Params::parse(query)?;
+    let (org, p, fetched) = crate::db::run(&state.pool, move |conn| {
+        let fetched = fetch(conn, &org, &p)?;
+        Ok((org, p, fetched))
+    })
+    .await?;
+    render_members(req, viewer, org, p, fetched, status, error)
+}
+
+fn render_members(
+    req: &HttpRequest,
+    viewer: &Viewer,
+    org: Org,
+    p: Params,
+    fetched: Fetched,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let l = listing(viewer, fetched);
+    let Params { q, page, ipage } = p;
     let results_only = is_htmx(req)
         && req
             .headers()
@@ -307,16 +353,29 @@ async fn show(
     )
 }
 
-/// `GET /{org}/account/members`
+/// `GET /{org}/account/members`: the viewer, the org, the policy decision and
+/// the screen's rows in one trip to the database.
 pub async fn index(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
+    visit: Visit,
     path: web::Path<String>,
     query: web::Query<MembersQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, org) = load(&state, &viewer, &path, Action::ViewMembers).await?;
-    show(&req, &state, &viewer, org, &query, StatusCode::OK, None).await
+    let handle = path.into_inner();
+    let query = query.into_inner();
+    let (viewer, (org, p, fetched)) = with_viewer(&state, visit, move |conn, actor| {
+        if actor.user.is_none() {
+            return Err(AppError::sign_in(format!("/{handle}/account/members")));
+        }
+        let org = Org::find_by_handle(conn, &handle)?.ok_or(AppError::NotFound)?;
+        can(actor, Action::ViewMembers, Target::Org(AccountId(org.id.0))).map_err(denied)?;
+        let p = Params::parse(&query)?;
+        let fetched = fetch(conn, &org, &p)?;
+        Ok((org, p, fetched))
+    })
+    .await?;
+    render_members(&req, &viewer, org, p, fetched, StatusCode::OK, None)
 }
 
 /// Shows the Members screen with a refusal at the top (409).

@@ -1,0 +1,10 @@
+DROP TRIGGER teams_version ON team_apps;
+DROP TRIGGER teams_version ON team_members;
+DROP TRIGGER teams_version ON teams;
+DROP FUNCTION teams_version_of_team_row();
+DROP FUNCTION teams_version_of_team();
+ALTER TABLE orgs DROP COLUMN teams_version;
+DROP TRIGGER memberships_member_handle ON memberships;
+DROP FUNCTION memberships_member_handle();
+DROP INDEX memberships_org_handle;
+ALTER TABLE memberships DROP COLUMN member_handle;

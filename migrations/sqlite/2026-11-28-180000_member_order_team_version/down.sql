@@ -1,0 +1,13 @@
+DROP TRIGGER teams_version_apps_delete;
+DROP TRIGGER teams_version_apps_update;
+DROP TRIGGER teams_version_apps_insert;
+DROP TRIGGER teams_version_members_delete;
+DROP TRIGGER teams_version_members_update;
+DROP TRIGGER teams_version_members_insert;
+DROP TRIGGER teams_version_teams_delete;
+DROP TRIGGER teams_version_teams_update;
+DROP TRIGGER teams_version_teams_insert;
+ALTER TABLE orgs DROP COLUMN teams_version;
+DROP TRIGGER memberships_member_handle;
+DROP INDEX memberships_org_handle;
+ALTER TABLE memberships DROP COLUMN member_handle;
