@@ -68,21 +68,22 @@ fn statements_per_page_do_not_grow_with_the_number_of_apps() {
 
     // The exact figures, so that an extra statement on these hot pages is noticed.
     //
-    // My Apps, page 1 (any sort, with or without a search): 5 statements —
-    //   1. the session's user joined with their membership and its org (one
-    //      statement for the whole actor, `auth::session`);
-    //   1b. the invitations waiting for the user (the navbar's banner);
-    //   (1c. for members other than admins, their team grants and label
+    // My Apps, page 1 (any sort, with or without a search): 4 statements —
+    //   1. the session's user joined with their membership and its org, and
+    //      whether an invitation waits for them (one statement for the whole
+    //      actor, `auth::session`; the invitations themselves are read only
+    //      when there is one, for the navbar's banner);
+    //   (1b. for members other than admins, their team grants and label
     //   restrictions, only when the org's teams changed since they were cached:
     //   see the Team Contributor test below);
     //   2. the owner by handle (its `app_count` column is the tab's count: no COUNT);
     //   3. the viewer's pinned apps of this owner that match the search;
     //   4. the page itself (24 + 1 rows, to know whether a next page exists), with
     //      the pins left out by a subquery rather than a list of ids.
-    // Page 2 shows no pinned block: 4 statements. A search of 3+ characters on
+    // Page 2 shows no pinned block: 3 statements. A search of 3+ characters on
     // SQLite first asks the trigram index for its candidates: one more.
-    // The app page: the user (2, with the invitations), the owner (1) and the app
-    // (1), and whether the viewer pinned it (1) = 5.
+    // The app page: the user (1), the owner and the app (2), and whether the
+    // viewer pinned it (1) = 4.
     //
     // On PostgreSQL the pool also checks each connection it hands out (`SELECT 1`):
     // My Apps takes 1 connection (the session, owner and page in one trip), the
@@ -92,11 +93,11 @@ fn statements_per_page_do_not_grow_with_the_number_of_apps() {
     assert_eq!(
         with_60,
         Counts {
-            my_apps: 5 + ping,
-            my_apps_by_name: 5 + ping,
-            my_apps_page_2: 4 + ping,
-            search: 5 + fts + ping,
-            app_page: 5 + 3 * ping,
+            my_apps: 4 + ping,
+            my_apps_by_name: 4 + ping,
+            my_apps_page_2: 3 + ping,
+            search: 4 + fts + ping,
+            app_page: 4 + 3 * ping,
         }
     );
 }

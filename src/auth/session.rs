@@ -13,6 +13,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use std::sync::Arc;
 
@@ -229,63 +230,90 @@ struct Loaded {
     two_factor_deadline: Option<NaiveDateTime>,
     /// The organization's teams version (the key of the team access cache).
     teams_version: Option<i64>,
+    /// Whether an open invitation waits for the user (then they are loaded).
+    invited: bool,
 }
 
-/// The user with their membership (and its org's handle and name), this session's
-/// server-side row, whether they use two-factor and whether their org requires it,
-/// in one statement: this runs on every signed-in request, so it is one round trip.
+/// The columns [`load_user`] reads, in order (`UserRow`'s fields first).
+type LoadedRow = (
+    UserRow,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+    (i64, NaiveDateTime),
+    Option<NaiveDateTime>,
+    (Option<bool>, Option<i32>, Option<NaiveDateTime>),
+    Option<i64>,
+    bool,
+);
+
+/// Their SQL types.
+type LoadedSql = (
+    (
+        BigInt,
+        Text,
+        Text,
+        Text,
+        BigInt,
+        Text,
+        Timestamp,
+        Timestamp,
+        Timestamp,
+    ),
+    Text,
+    Nullable<BigInt>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Timestamp>,
+    (BigInt, Timestamp),
+    Nullable<Timestamp>,
+    (Nullable<Bool>, Nullable<Integer>, Nullable<Timestamp>),
+    Nullable<BigInt>,
+    Bool,
+);
+
+/// The user with their membership (and its org's handle, name and teams version),
+/// this session's server-side row, whether they use two-factor and whether their
+/// org requires it, and whether an invitation waits for them, in one statement:
+/// this runs on every signed-in request. It is written out (the same SQL on both
+/// backends, parameters bound by diesel) because building the eight-way join
+/// through the query builder cost more than running it.
 fn load_user(conn: &mut DbConn, id: UserId, sid_hash: &str) -> QueryResult<Option<Loaded>> {
-    use crate::db::schema::{
-        accounts, memberships, orgs, two_factor_policies, user_sessions, user_totp, users,
-    };
-    let org_accounts = diesel::alias!(accounts as org_accounts);
-    type Row = (
-        UserRow,
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<NaiveDateTime>,
-        (i64, NaiveDateTime),
-        Option<NaiveDateTime>,
-        (Option<bool>, Option<i32>, Option<NaiveDateTime>),
-        Option<i64>,
-    );
-    let row = users::table
-        .inner_join(accounts::table)
-        .inner_join(
-            user_sessions::table.on(user_sessions::user_id
-                .eq(users::id)
-                .and(user_sessions::token_hash.eq(sid_hash.to_owned()))),
-        )
-        .left_join(memberships::table.on(memberships::user_id.eq(users::id)))
-        .left_join(orgs::table.on(orgs::id.eq(memberships::org_id)))
-        .left_join(org_accounts.on(org_accounts.field(accounts::id).eq(orgs::id)))
-        .left_join(user_totp::table.on(user_totp::user_id.eq(users::id)))
-        .left_join(
-            two_factor_policies::table.on(two_factor_policies::org_id.eq(memberships::org_id)),
-        )
-        .filter(users::id.eq(id.0))
-        .select((
-            UserRow::as_select(),
-            accounts::handle,
-            memberships::org_id.nullable(),
-            org_accounts.field(accounts::handle).nullable(),
-            orgs::name.nullable(),
-            memberships::role.nullable(),
-            memberships::created_at.nullable(),
-            (user_sessions::id, user_sessions::last_seen_at),
-            user_totp::enabled_at.nullable(),
-            (
-                two_factor_policies::required.nullable(),
-                two_factor_policies::grace_days.nullable(),
-                two_factor_policies::required_since.nullable(),
-            ),
-            orgs::teams_version.nullable(),
-        ))
-        .first::<Row>(conn)
-        .optional()?;
+    use diesel::dsl::sql;
+    let query = sql::<LoadedSql>(
+        "users.id, users.email, users.name, users.password_hash, users.session_epoch, \
+         users.apps_view, users.password_changed_at, users.created_at, users.updated_at, \
+         accounts.handle, memberships.org_id, org_accounts.handle, orgs.name, \
+         memberships.role, memberships.created_at, \
+         user_sessions.id, user_sessions.last_seen_at, user_totp.enabled_at, \
+         two_factor_policies.required, two_factor_policies.grace_days, \
+         two_factor_policies.required_since, orgs.teams_version, \
+         EXISTS (SELECT 1 FROM invitations WHERE invitations.invitee_user_id = users.id \
+                 AND invitations.status = 'pending' AND invitations.expires_at > ",
+    )
+    .bind::<Timestamp, _>(crate::models::now())
+    .sql(
+        ") \
+         FROM users \
+         INNER JOIN accounts ON accounts.id = users.id \
+         INNER JOIN user_sessions ON user_sessions.user_id = users.id \
+                AND user_sessions.token_hash = ",
+    )
+    .bind::<Text, _>(sid_hash.to_owned())
+    .sql(
+        " LEFT JOIN memberships ON memberships.user_id = users.id \
+          LEFT JOIN orgs ON orgs.id = memberships.org_id \
+          LEFT JOIN accounts AS org_accounts ON org_accounts.id = orgs.id \
+          LEFT JOIN user_totp ON user_totp.user_id = users.id \
+          LEFT JOIN two_factor_policies ON two_factor_policies.org_id = memberships.org_id \
+          WHERE users.id = ",
+    )
+    .bind::<BigInt, _>(id.0);
+    let row = diesel::select(query).first::<LoadedRow>(conn).optional()?;
     Ok(row.map(
         |(
             row,
@@ -299,6 +327,7 @@ fn load_user(conn: &mut DbConn, id: UserId, sid_hash: &str) -> QueryResult<Optio
             totp_on,
             tfp,
             teams_version,
+            invited,
         )| {
             let membership = match (org_id, org_handle, org_name, role) {
                 (Some(org_id), Some(org_handle), Some(org_name), Some(role)) => Some(Membership {
@@ -326,6 +355,7 @@ fn load_user(conn: &mut DbConn, id: UserId, sid_hash: &str) -> QueryResult<Optio
                 session_row,
                 two_factor_deadline,
                 teams_version,
+                invited,
             }
         },
     ))
@@ -500,12 +530,17 @@ fn load_visit(
         membership,
         two_factor_deadline,
         teams_version,
+        invited,
         ..
     } = loaded;
     if two_factor_deadline.is_some_and(|d| d <= now) && !allowed_before_enrolment(&k.path) {
         return Ok(VisitLoad::MustEnrol);
     }
-    let invitations = invitation::open_for_user(conn, user.id())?;
+    let invitations = if invited {
+        invitation::open_for_user(conn, user.id())?
+    } else {
+        Vec::new()
+    };
     let teams = team_access(
         conn,
         cache,

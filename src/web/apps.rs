@@ -122,13 +122,9 @@ impl Listing {
         format!("/{owner}/apps{}", self.query(page))
     }
 
-    /// Where a card's pin form posts: the listing's parameters ride in the query
-    /// string, so that the page comes back as it was (one short URL per card
-    /// instead of four hidden fields).
-    pub fn pin_url(&self, owner: &str, app: &str) -> String {
-        format!("/{owner}/{app}/pin{}", self.query(self.page))
-    }
-
+    /// The listing's query string (`?sort=..&dir=..[&q=..][&page=..]`). A card's
+    /// pin form posts to its app's pin URL with it, so that the page comes back
+    /// as it was (one URL per card instead of four hidden fields).
     fn query(&self, page: i64) -> String {
         let mut u = format!("?sort={}&dir={}", self.sort_str(), self.dir_str());
         if !self.q.is_empty() {
@@ -155,6 +151,8 @@ pub struct Card {
     pub can_duplicate: bool,
     pub can_pin: bool,
     pub updated: String,
+    /// Where the card's pin form posts (with the listing's query string).
+    pub pin_url: String,
 }
 
 #[derive(Template)]
@@ -192,8 +190,9 @@ async fn find_owner(state: &AppState, handle: &str) -> Result<Owner, AppError> {
     .ok_or(AppError::NotFound)
 }
 
-fn cards(viewer: &Viewer, page: AppPage) -> Vec<Card> {
+fn cards(viewer: &Viewer, page: AppPage, owner: &str, listing: &Listing) -> Vec<Card> {
     let actor = &viewer.actor;
+    let query = listing.query(listing.page);
     let pinned = page.pinned.into_iter().map(|a| (a, true));
     let rest = page.items.into_iter().map(|a| (a, false));
     pinned
@@ -204,6 +203,7 @@ fn cards(viewer: &Viewer, page: AppPage) -> Vec<Card> {
             can_duplicate: can(actor, Action::DuplicateApp, Target::App(&app)).is_ok(),
             can_pin: can(actor, Action::PinApp, Target::App(&app)).is_ok(),
             updated: crate::web::fmt_time(&app.updated_at),
+            pin_url: format!("/{owner}/{}/pin{query}", app.handle),
             pinned,
             app,
         })
@@ -247,7 +247,7 @@ fn render_list(
     result: AppPage,
 ) -> Result<HttpResponse, AppError> {
     let has_next = result.has_next;
-    let cards = cards(viewer, result);
+    let cards = cards(viewer, result, &owner.handle, &listing);
     let view = viewer
         .user
         .as_ref()
