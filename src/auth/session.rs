@@ -276,44 +276,75 @@ type LoadedSql = (
     Bool,
 );
 
+/// The statement of [`load_user`], written out: the same SQL on both backends, its
+/// parameters bound by diesel. Its type is its identity (`QueryId`), so diesel
+/// prepares it once per connection and then only binds and steps it; building the
+/// eight-way join through the query builder cost more on every request than
+/// running it, and diesel never caches a raw `sql()` literal.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+struct LoadUserStatement {
+    now: NaiveDateTime,
+    sid_hash: String,
+    user_id: i64,
+}
+
+impl diesel::query_builder::Query for LoadUserStatement {
+    type SqlType = LoadedSql;
+}
+
+impl diesel::query_builder::QueryFragment<crate::db::MultiBackend> for LoadUserStatement {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, crate::db::MultiBackend>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT users.id, users.email, users.name, users.password_hash, \
+             users.session_epoch, users.apps_view, users.password_changed_at, \
+             users.created_at, users.updated_at, \
+             accounts.handle, memberships.org_id, org_accounts.handle, orgs.name, \
+             memberships.role, memberships.created_at, \
+             user_sessions.id, user_sessions.last_seen_at, user_totp.enabled_at, \
+             two_factor_policies.required, two_factor_policies.grace_days, \
+             two_factor_policies.required_since, orgs.teams_version, \
+             EXISTS (SELECT 1 FROM invitations WHERE invitations.invitee_user_id = users.id \
+                     AND invitations.status = 'pending' AND invitations.expires_at > ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(
+            ") FROM users \
+             INNER JOIN accounts ON accounts.id = users.id \
+             INNER JOIN user_sessions ON user_sessions.user_id = users.id \
+                    AND user_sessions.token_hash = ",
+        );
+        out.push_bind_param::<Text, _>(&self.sid_hash)?;
+        out.push_sql(
+            " LEFT JOIN memberships ON memberships.user_id = users.id \
+              LEFT JOIN orgs ON orgs.id = memberships.org_id \
+              LEFT JOIN accounts AS org_accounts ON org_accounts.id = orgs.id \
+              LEFT JOIN user_totp ON user_totp.user_id = users.id \
+              LEFT JOIN two_factor_policies ON two_factor_policies.org_id = memberships.org_id \
+              WHERE users.id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(" LIMIT 1");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<DbConn> for LoadUserStatement {}
+
 /// The user with their membership (and its org's handle, name and teams version),
 /// this session's server-side row, whether they use two-factor and whether their
 /// org requires it, and whether an invitation waits for them, in one statement:
-/// this runs on every signed-in request. It is written out (the same SQL on both
-/// backends, parameters bound by diesel) because building the eight-way join
-/// through the query builder cost more than running it.
+/// this runs on every signed-in request.
 fn load_user(conn: &mut DbConn, id: UserId, sid_hash: &str) -> QueryResult<Option<Loaded>> {
-    use diesel::dsl::sql;
-    let query = sql::<LoadedSql>(
-        "users.id, users.email, users.name, users.password_hash, users.session_epoch, \
-         users.apps_view, users.password_changed_at, users.created_at, users.updated_at, \
-         accounts.handle, memberships.org_id, org_accounts.handle, orgs.name, \
-         memberships.role, memberships.created_at, \
-         user_sessions.id, user_sessions.last_seen_at, user_totp.enabled_at, \
-         two_factor_policies.required, two_factor_policies.grace_days, \
-         two_factor_policies.required_since, orgs.teams_version, \
-         EXISTS (SELECT 1 FROM invitations WHERE invitations.invitee_user_id = users.id \
-                 AND invitations.status = 'pending' AND invitations.expires_at > ",
-    )
-    .bind::<Timestamp, _>(crate::models::now())
-    .sql(
-        ") \
-         FROM users \
-         INNER JOIN accounts ON accounts.id = users.id \
-         INNER JOIN user_sessions ON user_sessions.user_id = users.id \
-                AND user_sessions.token_hash = ",
-    )
-    .bind::<Text, _>(sid_hash.to_owned())
-    .sql(
-        " LEFT JOIN memberships ON memberships.user_id = users.id \
-          LEFT JOIN orgs ON orgs.id = memberships.org_id \
-          LEFT JOIN accounts AS org_accounts ON org_accounts.id = orgs.id \
-          LEFT JOIN user_totp ON user_totp.user_id = users.id \
-          LEFT JOIN two_factor_policies ON two_factor_policies.org_id = memberships.org_id \
-          WHERE users.id = ",
-    )
-    .bind::<BigInt, _>(id.0);
-    let row = diesel::select(query).first::<LoadedRow>(conn).optional()?;
+    let row = LoadUserStatement {
+        now: crate::models::now(),
+        sid_hash: sid_hash.to_owned(),
+        user_id: id.0,
+    }
+    .get_result::<LoadedRow>(conn)
+    .optional()?;
     Ok(row.map(
         |(
             row,
