@@ -261,12 +261,11 @@ fn filtered<'a>(mut query: BoxedApps<'a>, q: &ListQuery) -> BoxedApps<'a> {
             private: PrivateApps::GrantedTo(user),
             ..
         } => {
-            use crate::db::schema::{team_apps, team_members};
-            let granted = team_apps::table
-                .inner_join(team_members::table.on(team_members::team_id.eq(team_apps::team_id)))
-                .filter(team_members::user_id.eq(user.0))
-                .select(team_apps::app_id);
-            query = query.filter(apps::visibility.eq("public").or(apps::id.eq_any(granted)));
+            query = query.filter(
+                apps::visibility
+                    .eq("public")
+                    .or(crate::models::granted::GrantedTo(user.0)),
+            );
         }
         ListScope::All | ListScope::None | ListScope::Siloed { .. } => {}
     }

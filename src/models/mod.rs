@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_search;
 pub mod concept;
 pub mod content_edit;
+pub mod granted;
 pub mod identity_provider;
 pub mod input;
 pub mod invitation;

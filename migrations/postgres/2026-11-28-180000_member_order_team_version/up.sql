@@ -52,3 +52,12 @@ CREATE TRIGGER teams_version AFTER INSERT OR UPDATE OR DELETE ON team_members
     FOR EACH ROW EXECUTE FUNCTION teams_version_of_team_row();
 CREATE TRIGGER teams_version AFTER INSERT OR UPDATE OR DELETE ON team_apps
     FOR EACH ROW EXECUTE FUNCTION teams_version_of_team_row();
+
+-- 3. A Team Contributor's My Apps walks the owner's apps in page order and keeps
+-- the public ones and those granted to their teams. With the visibility in the
+-- sort indexes, that walk reads only the index; the grant check is one probe of
+-- team_apps by app (models::app::GrantedTo).
+DROP INDEX apps_owner_updated;
+CREATE INDEX apps_owner_updated ON apps (owner_id, updated_at, id, name_lower, handle, visibility);
+DROP INDEX apps_owner_name;
+CREATE INDEX apps_owner_name ON apps (owner_id, name_lower, id, handle, visibility);

@@ -1,3 +1,7 @@
+DROP INDEX apps_owner_name;
+CREATE INDEX apps_owner_name ON apps (owner_id, name_lower, id, handle);
+DROP INDEX apps_owner_updated;
+CREATE INDEX apps_owner_updated ON apps (owner_id, updated_at, id, name_lower, handle);
 DROP TRIGGER teams_version_apps_delete;
 DROP TRIGGER teams_version_apps_update;
 DROP TRIGGER teams_version_apps_insert;

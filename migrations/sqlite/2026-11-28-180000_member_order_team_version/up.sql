@@ -53,3 +53,12 @@ CREATE TRIGGER teams_version_apps_delete AFTER DELETE ON team_apps BEGIN
     UPDATE orgs SET teams_version = teams_version + 1
      WHERE id = (SELECT org_id FROM teams WHERE teams.id = old.team_id);
 END;
+
+-- 3. A Team Contributor's My Apps walks the owner's apps in page order and keeps
+-- the public ones and those granted to their teams. With the visibility in the
+-- sort indexes, that walk reads only the index; the grant check is one probe of
+-- team_apps by app (models::app::GrantedTo).
+DROP INDEX apps_owner_updated;
+CREATE INDEX apps_owner_updated ON apps (owner_id, updated_at, id, name_lower, handle, visibility);
+DROP INDEX apps_owner_name;
+CREATE INDEX apps_owner_name ON apps (owner_id, name_lower, id, handle, visibility);
