@@ -11,7 +11,8 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::api::status::ApiError;
-use crate::auth::policy::{Actor, ActorUser, TeamAccess};
+use crate::auth::policy::{Actor, ActorUser};
+use crate::db::DbConn;
 use crate::models::org::Membership;
 use crate::models::token::ApiKey;
 use crate::models::user::User;
@@ -83,10 +84,65 @@ fn secret_from(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(secret.to_owned())
 }
 
-enum Lookup {
-    Found(Box<(User, Option<Membership>, ApiKey, TeamAccess)>),
-    Unknown,
-    Expired(ApiKey),
+/// The secret of `Authorization: Key <secret>`, read without the database. A
+/// handler that does all its database work in one trip to the blocking pool takes
+/// this instead of [`ApiUser`] and calls [`ApiUser::load`] inside that trip.
+pub struct ApiKeySecret(String);
+
+impl FromRequest for ApiKeySecret {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<ApiKeySecret, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(secret_from(req).map(ApiKeySecret))
+    }
+}
+
+impl ApiKeySecret {
+    /// The user the key belongs to (see [`ApiUser::load`]).
+    pub fn load(&self, conn: &mut DbConn) -> Result<ApiUser, ApiError> {
+        ApiUser::load(conn, &self.0)
+    }
+}
+
+impl ApiUser {
+    /// Finds the key by its secret, refuses unknown and expired ones, records the
+    /// use and resolves the actor: the extractor's work, inside a caller's trip.
+    pub fn load(conn: &mut DbConn, secret: &str) -> Result<ApiUser, ApiError> {
+        let Some(key) = ApiKey::find_by_secret(conn, secret)? else {
+            return Err(ApiError::key_not_found(
+                "No key has this secret (it may have been revoked). \
+                 Create a new one under Settings → API Keys.",
+            ));
+        };
+        if key.is_expired() {
+            return Err(ApiError::key_invalid(format!(
+                "This key expired at {}. Create a new one under Settings → API Keys.",
+                key.expires_at
+                    .map(|t| super::timestamp(&t))
+                    .unwrap_or_default()
+            )));
+        }
+        let user = User::find(conn, UserId(key.user_id))?;
+        let membership = Membership::for_user(conn, user.id())?;
+        let teams = crate::auth::session::team_access(conn, user.id(), membership.as_ref())?;
+        ApiKey::touch(conn, &key)?;
+        tracing::debug!(user_id = user.row.id, key_id = %key.key_id, "API request");
+        Ok(ApiUser {
+            actor: Actor {
+                user: Some(ActorUser {
+                    id: user.id(),
+                    handle: user.handle.clone(),
+                    membership,
+                    scopes: Some(key.scope_list()),
+                    teams,
+                }),
+            },
+            id: user.id(),
+            handle: user.handle,
+            key_id: key.key_id,
+        })
+    }
 }
 
 impl FromRequest for ApiUser {
@@ -99,52 +155,9 @@ impl FromRequest for ApiUser {
         Box::pin(async move {
             let secret = secret?;
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
-            let found = crate::db::run(&state.pool, move |conn| {
-                let Some(key) = ApiKey::find_by_secret(conn, &secret)? else {
-                    return Ok(Lookup::Unknown);
-                };
-                if key.is_expired() {
-                    return Ok(Lookup::Expired(key));
-                }
-                let user = User::find(conn, UserId(key.user_id))?;
-                let membership = Membership::for_user(conn, user.id())?;
-                let teams =
-                    crate::auth::session::team_access(conn, user.id(), membership.as_ref())?;
-                ApiKey::touch(conn, &key)?;
-                Ok(Lookup::Found(Box::new((user, membership, key, teams))))
-            })
-            .await
-            .map_err(ApiError::from)?;
-            match found {
-                Lookup::Unknown => Err(ApiError::key_not_found(
-                    "No key has this secret (it may have been revoked). \
-                     Create a new one under Settings → API Keys.",
-                )),
-                Lookup::Expired(key) => Err(ApiError::key_invalid(format!(
-                    "This key expired at {}. Create a new one under Settings → API Keys.",
-                    key.expires_at
-                        .map(|t| super::timestamp(&t))
-                        .unwrap_or_default()
-                ))),
-                Lookup::Found(found) => {
-                    let (user, membership, key, teams) = *found;
-                    tracing::debug!(user_id = user.row.id, key_id = %key.key_id, "API request");
-                    Ok(ApiUser {
-                        actor: Actor {
-                            user: Some(ActorUser {
-                                id: user.id(),
-                                handle: user.handle.clone(),
-                                membership,
-                                scopes: Some(key.scope_list()),
-                                teams,
-                            }),
-                        },
-                        id: user.id(),
-                        handle: user.handle,
-                        key_id: key.key_id,
-                    })
-                }
-            }
+            crate::db::run(&state.pool, move |conn| Ok(ApiUser::load(conn, &secret)))
+                .await
+                .map_err(ApiError::from)?
         })
     }
 }

@@ -12,8 +12,10 @@ use crate::auth::session::Viewer;
 use crate::error::AppError;
 use crate::models::account::{validate_handle, Owner};
 use crate::models::app::{validate_description, validate_name, App, Visibility};
+use crate::models::audit::EventKind;
 use crate::models::concept::Concept;
 use crate::models::ml_model::{MlModel, ModelFields, ModelType, ModelWriteError};
+use crate::models::model_audit;
 use crate::models::version::ModelVersion;
 use crate::state::AppState;
 use crate::web::app_page::{sidebar, Sidebar};
@@ -415,6 +417,8 @@ pub async fn create(
         return show_new(&req, &state, &viewer, owner.handle, app, form, errors).await;
     };
     let (app_id, uid, mid) = (app.app_id(), user.id, id.clone());
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (o2, a2) = (owner.clone(), app.clone());
     let result = crate::db::run(&state.pool, move |conn| {
         use diesel::Connection;
         let r = conn.transaction(|conn| {
@@ -423,7 +427,21 @@ pub async fn create(
                 .map(|c| c.id)
                 .collect();
             // An error rolls back the concepts created for a model that was not.
-            MlModel::create(conn, app_id, &mid, model_type, &fields, &keys, Some(uid))
+            let m = MlModel::create(conn, app_id, &mid, model_type, &fields, &keys, Some(uid))?;
+            model_audit::record(
+                conn,
+                &o2,
+                &a2,
+                &m,
+                &actor,
+                EventKind::ModelCreate,
+                serde_json::json!({
+                    "model_type": m.model_type,
+                    "visibility": m.visibility,
+                    "concepts": concepts,
+                }),
+            )?;
+            Ok(m)
         });
         Ok(r)
     })
@@ -503,10 +521,24 @@ pub async fn delete(
     let user = viewer.require(&format!("/{o}/{a}/models/{m}"))?.clone();
     let ctx = load_model(&state, &viewer, &o, &a, &m, Action::EditModels).await?;
     let key = ctx.model.key();
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let versions = crate::db::run(&state.pool, move |conn| {
-        let versions = ModelVersion::list(conn, key)?;
-        MlModel::delete(conn, key)?;
-        Ok(versions)
+        use diesel::Connection;
+        Ok(conn.transaction(|conn| {
+            let versions = ModelVersion::list(conn, key)?;
+            MlModel::delete(conn, key)?;
+            model_audit::record(
+                conn,
+                &owner,
+                &app,
+                &model,
+                &actor,
+                EventKind::ModelDelete,
+                serde_json::json!({ "name": model.name }),
+            )?;
+            Ok::<_, diesel::result::Error>(versions)
+        })?)
     })
     .await?;
     for (v, _) in versions {
