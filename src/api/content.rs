@@ -354,6 +354,30 @@ pub fn ids_list(ids: Vec<String>, what: &str) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
+/// Registers the prediction endpoints (`.../outputs`) inside the `/v2` scope,
+/// under both forms of [`routes`]. They come first in the scope: actix tries its
+/// resources in order with a regular expression each, and predictions are the
+/// hottest path (a tenth of their CPU time went to trying earlier routes).
+pub fn outputs_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    use crate::api::versions;
+    use actix_web::web::{post, resource, PayloadConfig};
+    for base in ["/users/{user}/apps/{app}", ""] {
+        let big = || PayloadConfig::new(MAX_CONTENT_BODY);
+        cfg.service(
+            resource(format!("{base}/models/{{model}}/outputs"))
+                .app_data(big())
+                .route(post().to(versions::outputs)),
+        )
+        .service(
+            resource(format!(
+                "{base}/models/{{model}}/versions/{{version}}/outputs"
+            ))
+            .app_data(big())
+            .route(post().to(versions::outputs)),
+        );
+    }
+}
+
 /// Registers the content endpoints inside the `/v2` scope, each twice: under
 /// `/users/{user}/apps/{app}` and in the short form whose app comes from
 /// `user_app_id` (body or query), as the `clarifai-grpc` client has both.
@@ -412,18 +436,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
             resource(format!("{base}/models/{{model}}/versions/{{version}}"))
                 .route(get().to(versions::get))
                 .route(delete().to(versions::delete)),
-        )
-        .service(
-            resource(format!("{base}/models/{{model}}/outputs"))
-                .app_data(big())
-                .route(post().to(versions::outputs)),
-        )
-        .service(
-            resource(format!(
-                "{base}/models/{{model}}/versions/{{version}}/outputs"
-            ))
-            .app_data(big())
-            .route(post().to(versions::outputs)),
         )
         .service(
             resource(format!("{base}/model_stars"))
