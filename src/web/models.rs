@@ -1,6 +1,7 @@
 //! **App Models** (app sidebar): the listing (search, edit, delete), **Create
 //! Model** (the type first, then id, name, description, concepts, visibility),
-//! the delete confirmation, and the **Starred** page of the profile menu.
+//! and the delete confirmation. The **Starred** page of the profile menu is in
+//! `web::starred` (re-exported here for the route table).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,6 +23,8 @@ use crate::web::app_page::{sidebar, Sidebar};
 use crate::web::apps::load_app;
 use crate::web::forms::FormData;
 use crate::web::{denied, flash, is_htmx, page, redirect, render, urlencode, FieldErrors, Nav};
+
+pub use crate::web::starred::starred;
 
 /// Models per page.
 pub const PER_PAGE: i64 = 30;
@@ -553,49 +556,4 @@ pub async fn delete(
         &req,
         &format!("/{}/{}/models", ctx.owner.handle, ctx.app.handle),
     ))
-}
-
-/// One starred model the user may still see.
-pub struct StarredRow {
-    pub owner: String,
-    pub app: App,
-    pub model: MlModel,
-    pub type_title: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "models/starred.html")]
-struct StarredPage {
-    nav: Nav,
-    rows: Vec<StarredRow>,
-}
-
-/// `GET /starred`: the models the user starred (those they can still open).
-pub async fn starred(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, AppError> {
-    let user = viewer.require("/starred")?.clone();
-    let stars = crate::db::run(&state.pool, move |conn| {
-        Ok(MlModel::starred_by(conn, user.id)?)
-    })
-    .await?;
-    let rows = stars
-        .into_iter()
-        .filter(|s| {
-            can(
-                &viewer.actor,
-                Action::ReadContent,
-                Target::Model(&s.app, &s.model),
-            )
-            .is_ok()
-        })
-        .map(|s| StarredRow {
-            type_title: s.model.model_type().title(),
-            owner: s.owner_handle,
-            app: s.app,
-            model: s.model,
-        })
-        .collect();
-    page(&StarredPage {
-        nav: Nav::new(&viewer),
-        rows,
-    })
 }
