@@ -516,3 +516,50 @@ fn model_stars_and_public_models() {
     );
     assert_eq!(bob.delete(&format!("{A}/models/topics")).code(), 11007);
 }
+
+#[test]
+fn predictions_check_the_key_before_the_body() {
+    let (app, api) = setup();
+    let created = api.post(
+        &format!("{A}/models"),
+        model(
+            "topics",
+            "Topics",
+            "text-classifier",
+            &["sports", "cooking"],
+        ),
+    );
+    assert_eq!(created.code(), 10000, "{}", created.json);
+    let out = format!("{A}/models/topics/outputs");
+    // A wrong key is refused as such, whatever the body says.
+    let stranger = Api::new(&app, Some("not-a-key"));
+    let bad = stranger.send(reqwest::Method::POST, &out, Some("{not json"), &[]);
+    assert_eq!((bad.http, bad.code()), (401, 11009), "{}", bad.json);
+    let none = Api::new(&app, None);
+    let missing = none.post(&out, json!({ "inputs": [] }));
+    assert_eq!(missing.code(), 11008, "{}", missing.json);
+    // With a good key: the body, then the input, then the model's state.
+    let broken = api.send(reqwest::Method::POST, &out, Some("{not json"), &[]);
+    assert_eq!(broken.code(), 11100, "{}", broken.json);
+    let empty = api.post(&out, json!({ "inputs": [] }));
+    assert_eq!(empty.code(), 11102, "{}", empty.json);
+    let image = api.post(
+        &out,
+        json!({ "inputs": [{ "data": { "image": { "base64": "aGVsbG8=" } } }] }),
+    );
+    assert_eq!(image.code(), 11102, "{}", image.json);
+    assert!(
+        image.json["status"]["details"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("inputs[0]: ")),
+        "{}",
+        image.json
+    );
+    let untrained = predict(&api, &out, "the match");
+    assert_eq!((untrained.http, untrained.code()), (400, 21102));
+    // Another user's key learns nothing about the app.
+    app.signup("bob");
+    let bob = Api::new(&app, Some(&token(&app, "bob")));
+    let hidden = predict(&bob, &out, "the match");
+    assert_eq!(hidden.code(), 11101, "{}", hidden.json);
+}

@@ -32,6 +32,7 @@ mod inputs;
 mod invitations;
 mod mail_smtp;
 mod members;
+mod model_audit;
 mod models;
 mod orgs;
 mod policy_table;

@@ -13,6 +13,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::api::status::ApiError;
 use crate::auth::policy::{Actor, ActorUser, TeamAccess};
+use crate::auth::teams::TeamAccessCache;
+use crate::db::DbConn;
 use crate::models::org::Membership;
 use crate::models::token::ApiKey;
 use crate::models::user::User;
@@ -84,10 +86,69 @@ fn secret_from(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(secret.to_owned())
 }
 
-enum Lookup {
-    Found(Box<(User, Option<Membership>, ApiKey, Arc<TeamAccess>)>),
-    Unknown,
-    Expired(ApiKey),
+/// The secret of `Authorization: Key <secret>`, read without the database. A
+/// handler that does all its database work in one trip to the blocking pool takes
+/// this instead of [`ApiUser`] and calls [`ApiUser::load`] inside that trip.
+pub struct ApiKeySecret(String);
+
+impl FromRequest for ApiKeySecret {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<ApiKeySecret, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(secret_from(req).map(ApiKeySecret))
+    }
+}
+
+impl ApiKeySecret {
+    /// The user the key belongs to (see [`ApiUser::load`]).
+    pub fn load(&self, conn: &mut DbConn, cache: &TeamAccessCache) -> Result<ApiUser, ApiError> {
+        ApiUser::load(conn, cache, &self.0)
+    }
+}
+
+impl ApiUser {
+    /// Finds the key by its secret, refuses unknown and expired ones, records the
+    /// use and resolves the actor: the extractor's work, inside a caller's trip.
+    pub fn load(
+        conn: &mut DbConn,
+        cache: &TeamAccessCache,
+        secret: &str,
+    ) -> Result<ApiUser, ApiError> {
+        let Some(key) = ApiKey::find_by_secret(conn, secret)? else {
+            return Err(ApiError::key_not_found(
+                "No key has this secret (it may have been revoked). \
+                 Create a new one under Settings → API Keys.",
+            ));
+        };
+        if key.is_expired() {
+            return Err(ApiError::key_invalid(format!(
+                "This key expired at {}. Create a new one under Settings → API Keys.",
+                key.expires_at
+                    .map(|t| super::timestamp(&t))
+                    .unwrap_or_default()
+            )));
+        }
+        let user = User::find(conn, UserId(key.user_id))?;
+        let membership = Membership::for_user(conn, user.id())?;
+        let teams = team_access(conn, cache, user.id(), membership.as_ref())?;
+        ApiKey::touch(conn, &key)?;
+        tracing::debug!(user_id = user.row.id, key_id = %key.key_id, "API request");
+        Ok(ApiUser {
+            actor: Actor {
+                user: Some(ActorUser {
+                    id: user.id(),
+                    handle: user.handle.clone(),
+                    membership,
+                    scopes: Some(key.scope_list()),
+                    teams,
+                }),
+            },
+            id: user.id(),
+            handle: user.handle,
+            key_id: key.key_id,
+        })
+    }
 }
 
 /// The key's user's team access: for non-admin members, the organization's teams
@@ -121,51 +182,11 @@ impl FromRequest for ApiUser {
             let secret = secret?;
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
             let cache = state.teams.clone();
-            let found = crate::db::run(&state.pool, move |conn| {
-                let Some(key) = ApiKey::find_by_secret(conn, &secret)? else {
-                    return Ok(Lookup::Unknown);
-                };
-                if key.is_expired() {
-                    return Ok(Lookup::Expired(key));
-                }
-                let user = User::find(conn, UserId(key.user_id))?;
-                let membership = Membership::for_user(conn, user.id())?;
-                let teams = team_access(conn, &cache, user.id(), membership.as_ref())?;
-                ApiKey::touch(conn, &key)?;
-                Ok(Lookup::Found(Box::new((user, membership, key, teams))))
+            crate::db::run(&state.pool, move |conn| {
+                Ok(ApiUser::load(conn, &cache, &secret))
             })
             .await
-            .map_err(ApiError::from)?;
-            match found {
-                Lookup::Unknown => Err(ApiError::key_not_found(
-                    "No key has this secret (it may have been revoked). \
-                     Create a new one under Settings → API Keys.",
-                )),
-                Lookup::Expired(key) => Err(ApiError::key_invalid(format!(
-                    "This key expired at {}. Create a new one under Settings → API Keys.",
-                    key.expires_at
-                        .map(|t| super::timestamp(&t))
-                        .unwrap_or_default()
-                ))),
-                Lookup::Found(found) => {
-                    let (user, membership, key, teams) = *found;
-                    tracing::debug!(user_id = user.row.id, key_id = %key.key_id, "API request");
-                    Ok(ApiUser {
-                        actor: Actor {
-                            user: Some(ActorUser {
-                                id: user.id(),
-                                handle: user.handle.clone(),
-                                membership,
-                                scopes: Some(key.scope_list()),
-                                teams,
-                            }),
-                        },
-                        id: user.id(),
-                        handle: user.handle,
-                        key_id: key.key_id,
-                    })
-                }
-            }
+            .map_err(ApiError::from)?
         })
     }
 }

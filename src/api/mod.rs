@@ -66,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     ApiError::not_found("The resource does not exist.").into()
                 }),
             )
+            .configure(content::outputs_routes)
             .service(
                 web::resource("/users/{user}/apps")
                     .route(get().to(apps::list))

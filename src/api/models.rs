@@ -20,8 +20,10 @@ use crate::api::{parse_body, shorten, Params};
 use crate::auth::policy::Action;
 use crate::models::account::validate_handle;
 use crate::models::app::{validate_description, validate_name, Visibility};
+use crate::models::audit::EventKind;
 use crate::models::concept::{validate_concept_id, Concept};
 use crate::models::ml_model::{MlModel, ModelFields, ModelType, ModelWriteError};
+use crate::models::model_audit;
 use crate::models::version::ModelVersion;
 use crate::state::AppState;
 use crate::web::models::MAX_MODEL_CONCEPTS;
@@ -195,6 +197,8 @@ pub async fn create(
         wanted.push(n);
     }
     let (app_key, uid) = (ctx.app.app_id(), user.id);
+    let actor = crate::api::audit_actor(&req, &user);
+    let (owner, app) = (ctx.owner.clone(), ctx.app.clone());
     let created = crate::db::run(&state.pool, move |conn| {
         Ok(conn.transaction::<Vec<MlModel>, ApiError, _>(|conn| {
             let mut out = Vec::with_capacity(wanted.len());
@@ -212,7 +216,22 @@ pub async fn create(
                     &keys,
                     Some(uid),
                 ) {
-                    Ok(m) => out.push(m),
+                    Ok(m) => {
+                        model_audit::record(
+                            conn,
+                            &owner,
+                            &app,
+                            &m,
+                            &actor,
+                            EventKind::ModelCreate,
+                            json!({
+                                "model_type": m.model_type,
+                                "visibility": m.visibility,
+                                "concepts": n.concepts,
+                            }),
+                        )?;
+                        out.push(m)
+                    }
                     Err(ModelWriteError::IdTaken) => {
                         return Err(ApiError::duplicate(format!(
                             "The app already has a model \"{}\".",
@@ -380,6 +399,7 @@ pub async fn patch(
         )));
     }
     let mut changes = Vec::with_capacity(list.len());
+    let mut place = None;
     for (i, m) in list.iter().enumerate() {
         let at = format!("models[{i}]");
         let id = m.id.as_deref().unwrap_or("").trim().to_owned();
@@ -425,8 +445,12 @@ pub async fn patch(
             Some(list) => Some(concept_ids(list, &at)?),
         };
         changes.push((ctx.model, f, concepts));
+        place.get_or_insert((ctx.owner, ctx.app));
     }
     let app_key = changes[0].0.app();
+    let actor = crate::api::audit_actor(&req, &user);
+    let (owner, app) =
+        place.ok_or_else(|| ApiError::invalid("models: give the models to change."))?;
     let updated = crate::db::run(&state.pool, move |conn| {
         Ok(conn.transaction::<Vec<MlModel>, ApiError, _>(|conn| {
             let mut out = Vec::with_capacity(changes.len());
@@ -467,7 +491,19 @@ pub async fn patch(
                         "A model learns at most {MAX_MODEL_CONCEPTS} concepts."
                     )));
                 }
-                out.push(MlModel::update(conn, model.key(), fields, keys.as_deref())?);
+                let after = MlModel::update(conn, model.key(), fields, keys.as_deref())?;
+                let mut details = model_audit::changes(model, &after, concepts.as_deref());
+                details["action"] = json!(action.as_str());
+                model_audit::record(
+                    conn,
+                    &owner,
+                    &app,
+                    &after,
+                    &actor,
+                    EventKind::ModelUpdate,
+                    details,
+                )?;
+                out.push(after);
             }
             Ok(out)
         }))
@@ -511,25 +547,31 @@ pub async fn delete(
         }
         None => ids_list(body.ids.unwrap_or_default(), "model")?,
     };
-    let mut keys = Vec::with_capacity(ids.len());
+    let mut doomed = Vec::with_capacity(ids.len());
     for id in &ids {
-        keys.push(
-            load_model(&state, &user, &r, id, Action::EditModels)
-                .await?
-                .model
-                .key(),
-        );
+        doomed.push(load_model(&state, &user, &r, id, Action::EditModels).await?);
     }
+    let actor = crate::api::audit_actor(&req, &user);
     let versions = crate::db::run(&state.pool, move |conn| {
         Ok(conn.transaction::<Vec<String>, ApiError, _>(|conn| {
             let mut versions = Vec::new();
-            for k in &keys {
+            for ctx in &doomed {
+                let k = ctx.model.key();
                 versions.extend(
-                    ModelVersion::list(conn, *k)?
+                    ModelVersion::list(conn, k)?
                         .into_iter()
                         .map(|(v, _)| v.version_id),
                 );
-                MlModel::delete(conn, *k)?;
+                MlModel::delete(conn, k)?;
+                model_audit::record(
+                    conn,
+                    &ctx.owner,
+                    &ctx.app,
+                    &ctx.model,
+                    &actor,
+                    EventKind::ModelDelete,
+                    json!({ "name": ctx.model.name }),
+                )?;
             }
             Ok(versions)
         }))

@@ -7,19 +7,25 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::auth::ApiUser;
+use crate::api::auth::{ApiKeySecret, ApiUser};
 use crate::api::content::{
-    load_model, model_json, page_params, version_json, AppRef, ModelExtras, UserAppId,
+    load_model, load_model_in, model_json, page_params, version_json, AppRef, ModelExtras,
+    UserAppId,
 };
 use crate::api::inputs::{sample_of, InputIn};
 use crate::api::status::{code, ok, ApiError};
 use crate::api::{parse_body, shorten, timestamp, Params};
 use crate::auth::policy::Action;
-use crate::content::predict::{predict, OwnedSample, PredictFailure};
+use crate::content::predict::{check_sample, OwnedSample, PredictFailure, Predictor};
+use crate::error::AppError;
+use crate::ml::PredictError;
+use crate::models::audit::EventKind;
 use crate::models::ml_model::MlModel;
+use crate::models::model_audit;
 use crate::models::random_id;
 use crate::models::version::ModelVersion;
 use crate::state::AppState;
@@ -56,8 +62,22 @@ pub async fn create(
     let r = AppRef::of(&req, &user, Some(&body.user_app_id.unwrap_or_default()))?;
     let ctx = load_model(&state, &user, &r, &model_param(&req), Action::TrainModel).await?;
     let (key, uid) = (ctx.model.key(), user.id);
+    let actor = crate::api::audit_actor(&req, &user);
+    let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let (version, concepts, starred) = crate::db::run(&state.pool, move |conn| {
-        let v = crate::content::training::enqueue(conn, key, Some(uid))?;
+        let v = conn.transaction(|conn| {
+            let v = crate::content::training::enqueue(conn, key, Some(uid))?;
+            model_audit::record(
+                conn,
+                &owner,
+                &app,
+                &model,
+                &actor,
+                EventKind::ModelTrain,
+                json!({ "version": v.version_id }),
+            )?;
+            Ok::<_, AppError>(v)
+        })?;
         Ok((
             v,
             MlModel::concepts(conn, key, None)?,
@@ -149,8 +169,21 @@ pub async fn delete(
         .to_owned();
     let version = find_version(&state, &ctx.model, &v).await?;
     let key = version.key();
+    let actor = crate::api::audit_actor(&req, &user);
+    let (vid, ctx) = (v.clone(), ctx);
     crate::db::run(&state.pool, move |conn| {
-        Ok(ModelVersion::delete(conn, key)?)
+        Ok(conn.transaction(|conn| {
+            ModelVersion::delete(conn, key)?;
+            model_audit::record(
+                conn,
+                &ctx.owner,
+                &ctx.app,
+                &ctx.model,
+                &actor,
+                EventKind::ModelVersionDelete,
+                json!({ "version": vid }),
+            )
+        })?)
     })
     .await?;
     state.models.remove(&v);
@@ -179,19 +212,17 @@ fn refusal(f: PredictFailure) -> ApiError {
     }
 }
 
-/// `POST .../models/{M}/outputs` and `.../models/{M}/versions/{V}/outputs`:
-/// `inputs[]{data{text{raw}} | data{image{base64}}}` → `outputs[]` with the
-/// concepts best first. Any refused input refuses the request, naming it.
-pub async fn outputs(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: ApiUser,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let body: OutputsBody = parse_body(&body)?;
-    let r = AppRef::of(&req, &user, Some(&body.user_app_id.unwrap_or_default()))?;
-    let ctx = load_model(&state, &user, &r, &model_param(&req), Action::Predict).await?;
-    let version_id = req.match_info().get("version").map(str::to_owned);
+/// What an outputs request asks, read before the key is checked (whose errors
+/// still come first).
+struct OutputsAsk {
+    app: AppRef,
+    inputs: Vec<InputIn>,
+    samples: Vec<OwnedSample>,
+}
+
+fn outputs_ask(req: &HttpRequest, body: &[u8]) -> Result<OutputsAsk, ApiError> {
+    let body: OutputsBody = parse_body(body)?;
+    let app = AppRef::named(req, Some(&body.user_app_id.unwrap_or_default()))?;
     let inputs = body.inputs.unwrap_or_default();
     if inputs.is_empty() {
         return Err(ApiError::invalid(
@@ -212,22 +243,75 @@ pub async fn outputs(
             Err(b) => OwnedSample::Image(b),
         });
     }
-    let mut outputs = Vec::with_capacity(samples.len());
-    for (i, (sample, input)) in samples.into_iter().zip(&inputs).enumerate() {
-        let echo = match &sample {
+    Ok(OutputsAsk {
+        app,
+        inputs,
+        samples,
+    })
+}
+
+fn refused_input(i: usize, e: PredictError) -> ApiError {
+    ApiError::invalid(format!(
+        "inputs[{i}]: {}",
+        PredictFailure::Refused(e).message()
+    ))
+}
+
+/// `POST .../models/{M}/outputs` and `.../models/{M}/versions/{V}/outputs`:
+/// `inputs[]{data{text{raw}} | data{image{base64}}}` → `outputs[]` with the
+/// concepts best first. Any refused input refuses the request, naming it.
+///
+/// The hottest endpoint: the key, the model, the version and the concept names
+/// are read in one trip to the blocking pool, which then classifies on the same
+/// thread once the connection is returned.
+pub async fn outputs(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: ApiKeySecret,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ask = outputs_ask(&req, &body);
+    let model_id = model_param(&req);
+    let version_id = req.match_info().get("version").map(str::to_owned);
+    let cache = state.models.clone();
+    let teams = state.teams.clone();
+    let found = crate::db::run_then(
+        &state.pool,
+        move |conn| {
+            Ok((|| {
+                let user = key.load(conn, &teams)?;
+                let ask = ask?;
+                let r = ask.app.clone().resolved(&user);
+                let ctx = load_model_in(conn, &user, &r, &model_id, Action::Predict)?;
+                for (i, sample) in ask.samples.iter().enumerate() {
+                    check_sample(&ctx.model, sample).map_err(|e| refused_input(i, e))?;
+                }
+                let predictor = Predictor::load(conn, &cache, &ctx.model, version_id.as_deref())
+                    .map_err(refusal)?;
+                Ok((ctx, ask, predictor))
+            })())
+        },
+        |loaded: Result<_, ApiError>| {
+            Ok(loaded.and_then(|(ctx, ask, predictor)| {
+                let scored = ask
+                    .samples
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| predictor.classify(s).map_err(|e| refused_input(i, e)))
+                    .collect::<Result<Vec<_>, ApiError>>()?;
+                Ok((ctx, ask, predictor.version_id, scored))
+            }))
+        },
+    )
+    .await?;
+    let (ctx, ask, version_id, scored) = found?;
+    let mut outputs = Vec::with_capacity(scored.len());
+    for ((concepts, sample), input) in scored.into_iter().zip(&ask.samples).zip(&ask.inputs) {
+        let echo = match sample {
             OwnedSample::Text(t) => json!({ "text": { "raw": t } }),
             OwnedSample::Image(_) => json!({ "image": {} }),
         };
-        let p = predict(&state, &ctx.model, version_id.clone(), sample)
-            .await
-            .map_err(|f| match f {
-                PredictFailure::Refused(_) => {
-                    ApiError::invalid(format!("inputs[{i}]: {}", f.message()))
-                }
-                other => refusal(other),
-            })?;
-        let concepts: Vec<Value> = p
-            .concepts
+        let concepts: Vec<Value> = concepts
             .iter()
             .map(|c| json!({ "id": c.concept_id, "name": c.name, "value": c.score, "app_id": ctx.app.handle }))
             .collect();
@@ -241,7 +325,7 @@ pub async fn outputs(
                 "app_id": ctx.app.handle,
                 "user_id": ctx.owner.handle,
                 "model_type_id": ctx.model.model_type().id(),
-                "model_version": { "id": p.version_id },
+                "model_version": { "id": version_id },
             },
             "input": {
                 "id": input.id.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| random_id(32)),

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::db::DbConn;
 use crate::error::AppError;
+use crate::ml::cache::ModelCache;
 use crate::ml::{PredictError, Sample, TrainedModel};
 use crate::models::concept::Concept;
 use crate::models::ml_model::MlModel;
@@ -80,7 +82,14 @@ impl PredictFailure {
     }
 }
 
-fn check_sample(model: &MlModel, sample: &OwnedSample) -> Result<(), PredictError> {
+impl From<diesel::result::Error> for PredictFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        PredictFailure::Internal(e.into())
+    }
+}
+
+/// Checks a sample against the model's kind before anything is loaded.
+pub fn check_sample(model: &MlModel, sample: &OwnedSample) -> Result<(), PredictError> {
     match (model.is_text(), sample) {
         (true, OwnedSample::Text(t)) if t.trim().is_empty() => Err(PredictError::EmptyText),
         (true, OwnedSample::Image(_)) => Err(PredictError::WrongKind {
@@ -98,7 +107,80 @@ fn check_sample(model: &MlModel, sample: &OwnedSample) -> Result<(), PredictErro
     }
 }
 
-/// Predicts with `model` (the version `version_id`, or the latest trained one).
+/// What predicting needs from the database, read once per request: the version
+/// that answers, its trained model (from the cache, or parsed once from the
+/// artifact and then cached) and the current names of its concepts.
+pub struct Predictor {
+    pub version_id: String,
+    trained: Arc<TrainedModel>,
+    names: HashMap<String, String>,
+}
+
+impl Predictor {
+    /// Reads what prediction with `model` needs (the version `version_id`, or the
+    /// latest trained one), inside the caller's database trip.
+    pub fn load(
+        conn: &mut DbConn,
+        cache: &ModelCache,
+        model: &MlModel,
+        version_id: Option<&str>,
+    ) -> Result<Predictor, PredictFailure> {
+        let key = model.key();
+        let version = match version_id {
+            Some(v) => ModelVersion::find(conn, key, v)?.ok_or(PredictFailure::VersionNotFound)?,
+            None => ModelVersion::latest_trained(conn, key)?.ok_or(PredictFailure::Untrained)?,
+        };
+        if !version.is_trained() {
+            return Err(PredictFailure::VersionNotReady(version.status_code));
+        }
+        let trained = match cache.get(&version.version_id) {
+            Some(m) => m,
+            None => {
+                let bytes = ModelVersion::artifact(conn, version.key())?
+                    .ok_or_else(|| AppError::internal("trained version without artifact"))?;
+                let m = Arc::new(
+                    TrainedModel::from_bytes(&bytes)
+                        .map_err(|e| AppError::internal(format!("artifact: {e}")))?,
+                );
+                cache.insert(&version.version_id, Arc::clone(&m));
+                m
+            }
+        };
+        let names = Concept::find_many(conn, model.app(), &trained.classes)?
+            .into_iter()
+            .map(|c| (c.concept_id, c.name))
+            .collect();
+        Ok(Predictor {
+            version_id: version.version_id,
+            trained,
+            names,
+        })
+    }
+
+    /// Classifies one sample (CPU only: run it off the async workers when it is
+    /// an image, which is decoded here).
+    pub fn classify(&self, sample: &OwnedSample) -> Result<Vec<ScoredConcept>, PredictError> {
+        let scored = match sample {
+            OwnedSample::Text(t) => self.trained.predict(Sample::Text(t)),
+            OwnedSample::Image(bytes) => self.trained.predict(Sample::Image(bytes)),
+        }?;
+        Ok(scored
+            .into_iter()
+            .map(|s| ScoredConcept {
+                name: self
+                    .names
+                    .get(&s.concept_id)
+                    .cloned()
+                    .unwrap_or_else(|| s.concept_id.clone()),
+                concept_id: s.concept_id,
+                score: s.score,
+            })
+            .collect())
+    }
+}
+
+/// Predicts with `model` (the version `version_id`, or the latest trained one):
+/// one trip to the blocking pool, the database's part then the classification.
 pub async fn predict(
     state: &AppState,
     model: &MlModel,
@@ -106,65 +188,19 @@ pub async fn predict(
     sample: OwnedSample,
 ) -> Result<Prediction, PredictFailure> {
     check_sample(model, &sample).map_err(PredictFailure::Refused)?;
-    let key = model.key();
-    let version = crate::db::run(&state.pool, move |conn| {
-        Ok(match version_id {
-            Some(v) => ModelVersion::find(conn, key, &v)?.ok_or(PredictFailure::VersionNotFound),
-            None => ModelVersion::latest_trained(conn, key)?.ok_or(PredictFailure::Untrained),
-        })
-    })
-    .await??;
-    if !version.is_trained() {
-        return Err(PredictFailure::VersionNotReady(version.status_code));
-    }
-    let app = model.app();
-    let cached = state.models.get(&version.version_id);
-    let vkey = version.key();
-    let (trained, names): (Arc<TrainedModel>, HashMap<String, String>) =
-        crate::db::run(&state.pool, move |conn| {
-            let trained = match cached {
-                Some(m) => m,
-                None => {
-                    let bytes = ModelVersion::artifact(conn, vkey)?
-                        .ok_or_else(|| AppError::internal("trained version without artifact"))?;
-                    Arc::new(
-                        TrainedModel::from_bytes(&bytes)
-                            .map_err(|e| AppError::internal(format!("artifact: {e}")))?,
-                    )
-                }
-            };
-            let names = Concept::find_many(conn, app, &trained.classes)?
-                .into_iter()
-                .map(|c| (c.concept_id, c.name))
-                .collect();
-            Ok((trained, names))
-        })
-        .await?;
-    state
-        .models
-        .insert(&version.version_id, Arc::clone(&trained));
-    let scored = match sample {
-        OwnedSample::Text(t) => trained.predict(Sample::Text(&t)),
-        OwnedSample::Image(bytes) => {
-            let m = Arc::clone(&trained);
-            actix_web::web::block(move || m.predict(Sample::Image(&bytes)))
-                .await
-                .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
-        }
-    }
-    .map_err(PredictFailure::Refused)?;
-    Ok(Prediction {
-        version_id: version.version_id,
-        concepts: scored
-            .into_iter()
-            .map(|s| ScoredConcept {
-                name: names
-                    .get(&s.concept_id)
-                    .cloned()
-                    .unwrap_or_else(|| s.concept_id.clone()),
-                concept_id: s.concept_id,
-                score: s.score,
-            })
-            .collect(),
-    })
+    let (cache, model) = (state.models.clone(), model.clone());
+    crate::db::run_then(
+        &state.pool,
+        move |conn| Ok(Predictor::load(conn, &cache, &model, version_id.as_deref())),
+        move |loaded| {
+            Ok(loaded.and_then(|p| {
+                let concepts = p.classify(&sample).map_err(PredictFailure::Refused)?;
+                Ok(Prediction {
+                    version_id: p.version_id,
+                    concepts,
+                })
+            }))
+        },
+    )
+    .await?
 }

@@ -250,6 +250,29 @@ where
     .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
+/// Like [`run`], then `then` on the same blocking thread once the connection is
+/// back in the pool: for work that follows the database's (a prediction) without
+/// a second hand-off to another thread and without holding a connection.
+pub async fn run_then<F, G, T, U>(pool: &Pool, f: F, then: G) -> Result<U, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    G: FnOnce(T) -> Result<U, AppError> + Send + 'static,
+    U: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let read = {
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
+            f(&mut conn)?
+        };
+        then(read)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+}
+
 /// True when the error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

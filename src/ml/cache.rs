@@ -14,20 +14,22 @@ struct Inner {
     entries: HashMap<String, (Arc<TrainedModel>, u64)>,
 }
 
-/// The cache (shared by every worker through the app state).
+/// The cache (shared by every worker through the app state; a clone shares the
+/// same models, so that a task on the blocking pool can take one along).
+#[derive(Clone)]
 pub struct ModelCache {
     capacity: usize,
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 impl ModelCache {
     pub fn new(capacity: usize) -> ModelCache {
         ModelCache {
             capacity: capacity.max(1),
-            inner: Mutex::new(Inner {
+            inner: Arc::new(Mutex::new(Inner {
                 tick: 0,
                 entries: HashMap::new(),
-            }),
+            })),
         }
     }
 

@@ -84,6 +84,10 @@ pub fn thumbnail(img: &DynamicImage) -> Result<Vec<u8>, String> {
 
 /// RGB pixels, with any transparency laid over white.
 pub fn flatten_on_white(img: &DynamicImage) -> image::RgbImage {
+    if !img.color().has_alpha() {
+        // Opaque: blending over white changes nothing (c * 255 / 255 = c).
+        return img.to_rgb8();
+    }
     let rgba = img.to_rgba8();
     let (w, h) = rgba.dimensions();
     image::RgbImage::from_fn(w, h, |x, y| {
@@ -119,6 +123,21 @@ mod tests {
             .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
             .expect("png");
         out
+    }
+
+    #[test]
+    fn opaque_images_flatten_as_if_blended() {
+        let grey = image::GrayImage::from_fn(9, 7, |x, y| image::Luma([(x * 29 + y * 31) as u8]));
+        let with_alpha = image::GrayAlphaImage::from_fn(9, 7, |x, y| {
+            image::LumaA([grey.get_pixel(x, y).0[0], 255])
+        });
+        assert_eq!(
+            flatten_on_white(&DynamicImage::ImageLuma8(grey)),
+            flatten_on_white(&DynamicImage::ImageLumaA8(with_alpha))
+        );
+        let half = image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 0, 128]));
+        let flat = flatten_on_white(&DynamicImage::ImageRgba8(half));
+        assert_eq!(flat.get_pixel(0, 0).0, [127, 127, 127]);
     }
 
     #[test]

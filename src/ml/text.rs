@@ -1,8 +1,10 @@
 //! The text classifier: fastText (the pure-Rust `fasttext` crate) with a softmax
-//! over the concepts, unigrams, 50 dimensions and one thread, so that a run is
+//! over the concepts, words and word pairs (bigrams hashed into
+//! [`BIGRAM_BUCKETS`] rows), 50 dimensions and one thread, so that a run is
 //! reproducible. Texts are normalised first (lower case, words of letters and
-//! digits). When a text has no word the model knows, fastText has no answer: the
-//! class priors of the training part stand in.
+//! digits). When a text has no word the model knows, the class priors of the
+//! training part answer (its word pairs alone would only hit hashed rows shared
+//! with other pairs).
 
 use std::io::Write;
 use std::path::Path;
@@ -20,7 +22,11 @@ pub const MAX_EPOCHS: i32 = 25;
 pub const MIN_EPOCHS: i32 = 3;
 /// Word updates a run aims at: epochs are chosen so that words × epochs stays
 /// near this, which keeps 10,000 texts well under 15 s on one core.
-pub const WORD_BUDGET: usize = 10_000_000;
+pub const WORD_BUDGET: usize = 20_000_000;
+/// Rows the word pairs are hashed into. On the SpamAssassin benchmark, pairs in
+/// 10,000 rows (2 MB of model) took macro-F1 from .9894 to .9923 at the same
+/// epochs; 20,000 or 50,000 rows did no better.
+pub const BIGRAM_BUCKETS: i32 = 10_000;
 /// Words of a text used for training and prediction (the rest of a long text adds
 /// cost, hardly any signal).
 pub const MAX_WORDS: usize = 300;
@@ -100,8 +106,8 @@ pub fn train(
             args.dim = DIM;
             args.epoch = epochs_for(words);
             args.lr = LEARNING_RATE;
-            args.word_ngrams = 1;
-            args.bucket = 0;
+            args.word_ngrams = 2;
+            args.bucket = BIGRAM_BUCKETS;
             args.min_count = 1;
             args.thread = 1;
             args.seed = 0;
@@ -132,6 +138,12 @@ impl TextModel {
     pub fn predict(&self, text: &str) -> Vec<f32> {
         let norm = normalize(text);
         let n = self.priors.len();
+        if !norm
+            .split(' ')
+            .any(|w| self.fasttext.get_word_id(w).is_some())
+        {
+            return self.priors.clone();
+        }
         let predictions = self.fasttext.predict(&norm, n, 0.0);
         if predictions.is_empty() {
             return self.priors.clone();
@@ -206,5 +218,28 @@ mod tests {
         );
         assert_eq!(epochs_for(400), MAX_EPOCHS);
         assert_eq!(epochs_for(100_000_000), MIN_EPOCHS);
+        assert_eq!(epochs_for(1_400_000), 14);
+    }
+
+    #[test]
+    fn unknown_words_get_the_priors_even_in_pairs() {
+        let mut texts = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..30 {
+            texts.push(format!("goal match team player {i}"));
+            labels.push(0);
+            if i < 10 {
+                texts.push(format!("butter sugar oven cake {i}"));
+                labels.push(1);
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("atrium-text-{}", std::process::id()));
+        let m = train(&texts, &labels, 2, &dir).expect("trains");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(m.predict("zzyzx qwerty plugh"), vec![0.75, 0.25]);
+        let cake = m.predict("a cake with sugar");
+        assert!(cake[1] > cake[0], "{cake:?}");
+        let back = TextModel::from_bytes(&m.to_bytes().expect("saves")).expect("loads");
+        assert_eq!(back.predict("a cake with sugar"), cake);
     }
 }

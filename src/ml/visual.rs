@@ -25,7 +25,15 @@ pub const MAX_ITERATIONS: u64 = 200;
 
 /// The feature vector of an image (values in 0..1).
 pub fn features(img: &DynamicImage) -> Vec<f32> {
-    let base = DynamicImage::ImageRgb8(flatten_on_white(&img.thumbnail_exact(64, 64)));
+    let rgb = flatten_on_white(&img.thumbnail_exact(64, 64));
+    let mut hist = [[0_u32; BINS]; 3];
+    for p in rgb.pixels() {
+        for (c, &v) in p.0.iter().enumerate() {
+            hist[c][usize::from(v) * BINS / 256] += 1;
+        }
+    }
+    let total = (rgb.width() * rgb.height()).max(1) as f32;
+    let base = DynamicImage::ImageRgb8(rgb);
     let mut out = Vec::with_capacity(FEATURES);
     let grey = base
         .resize_exact(GREY_SIDE, GREY_SIDE, FilterType::Triangle)
@@ -40,14 +48,6 @@ pub fn features(img: &DynamicImage) -> Vec<f32> {
             .flat_map(|p| p.0)
             .map(|c| f32::from(c) / 255.0),
     );
-    let rgb = base.to_rgb8();
-    let mut hist = [[0_u32; BINS]; 3];
-    for p in rgb.pixels() {
-        for (c, &v) in p.0.iter().enumerate() {
-            hist[c][usize::from(v) * BINS / 256] += 1;
-        }
-    }
-    let total = (rgb.width() * rgb.height()).max(1) as f32;
     out.extend(hist.iter().flatten().map(|&n| n as f32 / total));
     out
 }

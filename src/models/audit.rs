@@ -47,11 +47,17 @@ pub enum EventKind {
     SsoSignIn,
     SsoSignInFailed,
     MemberJoinSso,
+    // Models of an organization's apps.
+    ModelCreate,
+    ModelUpdate,
+    ModelDelete,
+    ModelTrain,
+    ModelVersionDelete,
 }
 
 impl EventKind {
     /// Every kind, for screens and filters.
-    pub const ALL: [EventKind; 34] = [
+    pub const ALL: [EventKind; 39] = [
         EventKind::InvitationCreate,
         EventKind::InvitationResend,
         EventKind::InvitationCancel,
@@ -86,6 +92,11 @@ impl EventKind {
         EventKind::SsoSignIn,
         EventKind::SsoSignInFailed,
         EventKind::MemberJoinSso,
+        EventKind::ModelCreate,
+        EventKind::ModelUpdate,
+        EventKind::ModelDelete,
+        EventKind::ModelTrain,
+        EventKind::ModelVersionDelete,
     ];
 
     /// The stored name.
@@ -125,6 +136,11 @@ impl EventKind {
             EventKind::SsoSignIn => "sso.sign_in",
             EventKind::SsoSignInFailed => "sso.sign_in_failed",
             EventKind::MemberJoinSso => "member.join_sso",
+            EventKind::ModelCreate => "model.create",
+            EventKind::ModelUpdate => "model.update",
+            EventKind::ModelDelete => "model.delete",
+            EventKind::ModelTrain => "model.train",
+            EventKind::ModelVersionDelete => "model.version_delete",
         }
     }
 
@@ -165,6 +181,11 @@ impl EventKind {
             EventKind::SsoSignIn => "Signed in with SSO",
             EventKind::SsoSignInFailed => "Failed SSO sign-in",
             EventKind::MemberJoinSso => "Joined through SSO",
+            EventKind::ModelCreate => "Model created",
+            EventKind::ModelUpdate => "Model changed",
+            EventKind::ModelDelete => "Model deleted",
+            EventKind::ModelTrain => "Model training started",
+            EventKind::ModelVersionDelete => "Model version deleted",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod invitation;
 pub mod job;
 pub mod labels;
 pub mod ml_model;
+pub mod model_audit;
 pub mod org;
 pub mod password_policy;
 pub mod password_reset;

@@ -21,6 +21,7 @@ pub mod security;
 pub mod sessions;
 pub mod sso;
 pub mod sso_admin;
+pub mod starred;
 pub mod teams;
 pub mod tokens;
 pub mod two_factor;

@@ -14,8 +14,10 @@ use crate::content::predict::{predict as run_predict, OwnedSample, PredictFailur
 use crate::error::AppError;
 use crate::models::account::Owner;
 use crate::models::app::{App, Visibility};
+use crate::models::audit::EventKind;
 use crate::models::concept::Concept;
 use crate::models::ml_model::MlModel;
+use crate::models::model_audit;
 use crate::models::version::ModelVersion;
 use crate::state::AppState;
 use crate::web::app_page::{sidebar, Sidebar};
@@ -194,7 +196,7 @@ pub async fn update(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (o, a, m) = path.into_inner();
-    viewer.require(&format!("/{o}/{a}/models/{m}"))?;
+    let user = viewer.require(&format!("/{o}/{a}/models/{m}"))?.clone();
     let ctx = load_model(&state, &viewer, &o, &a, &m, Action::EditModels).await?;
     let data = FormData {
         fields: form.into_inner(),
@@ -232,6 +234,8 @@ pub async fn update(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &p);
     };
     let (key, app_id) = (ctx.model.key(), ctx.app.app_id());
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (owner, app, before) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     crate::db::run(&state.pool, move |conn| {
         use diesel::Connection;
         Ok(conn.transaction(|conn| {
@@ -239,7 +243,17 @@ pub async fn update(
                 .iter()
                 .map(|c| c.id)
                 .collect();
-            MlModel::update(conn, key, &fields, Some(&keys))
+            let after = MlModel::update(conn, key, &fields, Some(&keys))?;
+            let details = model_audit::changes(&before, &after, Some(&concepts));
+            model_audit::record(
+                conn,
+                &owner,
+                &app,
+                &after,
+                &actor,
+                EventKind::ModelUpdate,
+                details,
+            )
         })?)
     })
     .await?;
@@ -317,13 +331,30 @@ pub async fn set_visibility(
     form: web::Form<VisibilityForm>,
 ) -> Result<HttpResponse, AppError> {
     let (o, a, m) = path.into_inner();
-    viewer.require(&format!("/{o}/{a}/models/{m}"))?;
+    let user = viewer.require(&format!("/{o}/{a}/models/{m}"))?.clone();
     let ctx = load_model(&state, &viewer, &o, &a, &m, Action::EditModels).await?;
     let visibility = Visibility::parse(&form.visibility)
         .ok_or_else(|| AppError::BadRequest("Choose private or public.".to_owned()))?;
     let key = ctx.model.key();
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (owner, app, before) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     crate::db::run(&state.pool, move |conn| {
-        Ok(MlModel::set_visibility(conn, key, visibility)?)
+        use diesel::Connection;
+        Ok(conn.transaction(|conn| {
+            let after = MlModel::set_visibility(conn, key, visibility)?;
+            if after.visibility != before.visibility {
+                model_audit::record(
+                    conn,
+                    &owner,
+                    &app,
+                    &after,
+                    &actor,
+                    EventKind::ModelUpdate,
+                    model_audit::changes(&before, &after, None),
+                )?;
+            }
+            Ok::<_, diesel::result::Error>(after)
+        })?)
     })
     .await?;
     flash(
@@ -398,8 +429,23 @@ pub async fn train(
     let user = viewer.require(&format!("/{o}/{a}/models/{m}"))?.clone();
     let ctx = load_model(&state, &viewer, &o, &a, &m, Action::TrainModel).await?;
     let key = ctx.model.key();
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let version = crate::db::run(&state.pool, move |conn| {
-        crate::content::training::enqueue(conn, key, Some(user.id))
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let v = crate::content::training::enqueue(conn, key, Some(user.id))?;
+            model_audit::record(
+                conn,
+                &owner,
+                &app,
+                &model,
+                &actor,
+                EventKind::ModelTrain,
+                serde_json::json!({ "version": v.version_id }),
+            )?;
+            Ok(v)
+        })
     })
     .await?;
     state.jobs.notify();

@@ -221,13 +221,29 @@ pub async fn delete_version(
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (o, a, m, v) = path.into_inner();
-    viewer.require(&format!("/{o}/{a}/models/{m}/versions"))?;
+    let user = viewer
+        .require(&format!("/{o}/{a}/models/{m}/versions"))?
+        .clone();
     let ctx = load_model(&state, &viewer, &o, &a, &m, Action::EditModels).await?;
     let key = ctx.model.key();
     let vid = v.clone();
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     crate::db::run(&state.pool, move |conn| {
+        use diesel::Connection;
         let version = ModelVersion::find(conn, key, &vid)?.ok_or(AppError::NotFound)?;
-        Ok(ModelVersion::delete(conn, version.key())?)
+        Ok(conn.transaction(|conn| {
+            ModelVersion::delete(conn, version.key())?;
+            crate::models::model_audit::record(
+                conn,
+                &owner,
+                &app,
+                &model,
+                &actor,
+                crate::models::audit::EventKind::ModelVersionDelete,
+                serde_json::json!({ "version": vid }),
+            )
+        })?)
     })
     .await?;
     state.models.remove(&v);

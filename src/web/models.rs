@@ -1,6 +1,7 @@
 //! **App Models** (app sidebar): the listing (search, edit, delete), **Create
 //! Model** (the type first, then id, name, description, concepts, visibility),
-//! the delete confirmation, and the **Starred** page of the profile menu.
+//! and the delete confirmation. The **Starred** page of the profile menu is in
+//! `web::starred` (re-exported here for the route table).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,14 +13,18 @@ use crate::auth::session::Viewer;
 use crate::error::AppError;
 use crate::models::account::{validate_handle, Owner};
 use crate::models::app::{validate_description, validate_name, App, Visibility};
+use crate::models::audit::EventKind;
 use crate::models::concept::Concept;
 use crate::models::ml_model::{MlModel, ModelFields, ModelType, ModelWriteError};
+use crate::models::model_audit;
 use crate::models::version::ModelVersion;
 use crate::state::AppState;
 use crate::web::app_page::{sidebar, Sidebar};
 use crate::web::apps::load_app;
 use crate::web::forms::FormData;
 use crate::web::{denied, flash, is_htmx, page, redirect, render, urlencode, FieldErrors, Nav};
+
+pub use crate::web::starred::starred;
 
 /// Models per page.
 pub const PER_PAGE: i64 = 30;
@@ -415,6 +420,8 @@ pub async fn create(
         return show_new(&req, &state, &viewer, owner.handle, app, form, errors).await;
     };
     let (app_id, uid, mid) = (app.app_id(), user.id, id.clone());
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (o2, a2) = (owner.clone(), app.clone());
     let result = crate::db::run(&state.pool, move |conn| {
         use diesel::Connection;
         let r = conn.transaction(|conn| {
@@ -423,7 +430,21 @@ pub async fn create(
                 .map(|c| c.id)
                 .collect();
             // An error rolls back the concepts created for a model that was not.
-            MlModel::create(conn, app_id, &mid, model_type, &fields, &keys, Some(uid))
+            let m = MlModel::create(conn, app_id, &mid, model_type, &fields, &keys, Some(uid))?;
+            model_audit::record(
+                conn,
+                &o2,
+                &a2,
+                &m,
+                &actor,
+                EventKind::ModelCreate,
+                serde_json::json!({
+                    "model_type": m.model_type,
+                    "visibility": m.visibility,
+                    "concepts": concepts,
+                }),
+            )?;
+            Ok(m)
         });
         Ok(r)
     })
@@ -503,10 +524,24 @@ pub async fn delete(
     let user = viewer.require(&format!("/{o}/{a}/models/{m}"))?.clone();
     let ctx = load_model(&state, &viewer, &o, &a, &m, Action::EditModels).await?;
     let key = ctx.model.key();
+    let actor = crate::web::members::audit_actor(&req, &user);
+    let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let versions = crate::db::run(&state.pool, move |conn| {
-        let versions = ModelVersion::list(conn, key)?;
-        MlModel::delete(conn, key)?;
-        Ok(versions)
+        use diesel::Connection;
+        Ok(conn.transaction(|conn| {
+            let versions = ModelVersion::list(conn, key)?;
+            MlModel::delete(conn, key)?;
+            model_audit::record(
+                conn,
+                &owner,
+                &app,
+                &model,
+                &actor,
+                EventKind::ModelDelete,
+                serde_json::json!({ "name": model.name }),
+            )?;
+            Ok::<_, diesel::result::Error>(versions)
+        })?)
     })
     .await?;
     for (v, _) in versions {
@@ -521,49 +556,4 @@ pub async fn delete(
         &req,
         &format!("/{}/{}/models", ctx.owner.handle, ctx.app.handle),
     ))
-}
-
-/// One starred model the user may still see.
-pub struct StarredRow {
-    pub owner: String,
-    pub app: App,
-    pub model: MlModel,
-    pub type_title: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "models/starred.html")]
-struct StarredPage {
-    nav: Nav,
-    rows: Vec<StarredRow>,
-}
-
-/// `GET /starred`: the models the user starred (those they can still open).
-pub async fn starred(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, AppError> {
-    let user = viewer.require("/starred")?.clone();
-    let stars = crate::db::run(&state.pool, move |conn| {
-        Ok(MlModel::starred_by(conn, user.id)?)
-    })
-    .await?;
-    let rows = stars
-        .into_iter()
-        .filter(|s| {
-            can(
-                &viewer.actor,
-                Action::ReadContent,
-                Target::Model(&s.app, &s.model),
-            )
-            .is_ok()
-        })
-        .map(|s| StarredRow {
-            type_title: s.model.model_type().title(),
-            owner: s.owner_handle,
-            app: s.app,
-            model: s.model,
-        })
-        .collect();
-    page(&StarredPage {
-        nav: Nav::new(&viewer),
-        rows,
-    })
 }
