@@ -407,8 +407,19 @@ fn members_are_removed_and_leave() {
 fn listing_every_member_costs_the_same_queries_whatever_their_number() {
     use atrium::models::user::{NewUser, User};
     let app = TestApp::start();
-    app.org_with_admin("big", "boss");
+    let web = app.org_with_admin("big", "boss");
     let boss = api(&app, "boss");
+    // The Members screen too (page 1, and searched): the same statements with 1
+    // member and with 61, in handle order from the (org_id, member_handle) index.
+    let screen = |path: &str| {
+        web.get(path); // warm
+        let before = app.queries();
+        let page = web.get(path);
+        assert_eq!(page.status, 200, "{}", page.body);
+        (app.queries() - before, page)
+    };
+    let (screen_small, _) = screen("/big/account/members");
+    let (search_small, _) = screen("/big/account/members?q=m05");
     let path = "/v2/organizations/big/members?per_page=1000";
     let measure = || {
         boss.get(path); // warm
@@ -445,4 +456,17 @@ fn listing_every_member_costs_the_same_queries_whatever_their_number() {
         small, large,
         "queries per listing: {small} with 1 member, {large} with 61"
     );
+    let (screen_large, page) = screen("/big/account/members");
+    assert_eq!(screen_small, screen_large, "Members page statements grew");
+    let shown = page.attrs("tr[data-member]", "data-member");
+    let mut expected = vec!["boss".to_owned()];
+    expected.extend((0..49).map(|i| format!("m{i:03}")));
+    assert_eq!(shown, expected, "page 1: 50 members by handle");
+    assert!(page.has("a[rel=next]"));
+    let (search_large, found) = screen("/big/account/members?q=m05");
+    assert_eq!(
+        search_small, search_large,
+        "searched Members page statements grew"
+    );
+    assert_eq!(found.count("tr[data-member]"), 10, "m050..m059");
 }
