@@ -5,6 +5,7 @@
 
 pub use crate::auth::teams::{TeamAccess, TeamRole};
 use crate::models::app::{App, ListScope, PrivateApps, Visibility};
+use crate::models::app_list::AppCard;
 use crate::models::ml_model::MlModel;
 use crate::models::org::Membership;
 use crate::models::{AccountId, UserId};
@@ -364,15 +365,16 @@ impl Actor {
 
     /// How the actor relates to one app: as to its owner, with their team grants
     /// and label restrictions when they are a member of the owning organization.
-    pub fn relation_to_app(&self, app: &App) -> Relation {
-        let relation = self.relation_to(app.owner());
+    pub fn relation_to_app<'a>(&self, app: impl Into<AppFacts<'a>>) -> Relation {
+        let app = app.into();
+        let relation = self.relation_to(app.owner);
         let (Relation::Member(role), Some(u)) = (relation, &self.user) else {
             return relation;
         };
         if role == Role::Admin {
             return relation;
         }
-        if !u.teams.admits(&app.labels) {
+        if !u.teams.admits(app.labels) {
             return Relation::Restricted(role);
         }
         match u.teams.grant(app.id) {
@@ -410,6 +412,8 @@ pub enum Target<'a> {
     Owner(AccountId),
     /// One app.
     App(&'a App),
+    /// One app of a listing, as its card was read.
+    Card(&'a AppCard),
     /// An organization (its Account page).
     Org(AccountId),
     /// One model of an app: public models are open to every signed-in user.
@@ -421,25 +425,62 @@ pub fn can(actor: &Actor, action: Action, target: Target<'_>) -> Result<(), Deni
     let (owner, action) = match target {
         Target::Owner(owner) | Target::Org(owner) => (owner, action),
         Target::Model(app, model) => return can_on_model(actor, action, app, model),
-        Target::App(app) => {
-            let read = match app.visibility() {
-                Visibility::Public => Action::ReadPublicApp,
-                Visibility::Private => Action::ReadPrivateApp,
-            };
-            let relation = actor.relation_to_app(app);
-            // Whoever cannot read the app cannot learn anything else about it.
-            if decide(relation, read) != Decision::Allow {
-                return Err(Denied::NotFound);
-            }
-            let action = match action {
-                // What is inside an app is as readable as the app itself.
-                Action::ReadPrivateApp | Action::ReadPublicApp | Action::ReadContent => read,
-                other => other,
-            };
-            return decided(actor, relation, action, true);
-        }
+        Target::App(app) => return can_on_app(actor, action, app.into()),
+        Target::Card(card) => return can_on_app(actor, action, card.into()),
     };
     decided(actor, actor.relation_to(owner), action, false)
+}
+
+/// What the policy reads of an app: whose it is, whether it is public, its
+/// compliance labels and its id (for team grants).
+#[derive(Debug, Clone, Copy)]
+pub struct AppFacts<'a> {
+    pub id: i64,
+    pub owner: AccountId,
+    pub public: bool,
+    pub labels: &'a str,
+}
+
+impl<'a> From<&'a App> for AppFacts<'a> {
+    fn from(app: &'a App) -> Self {
+        AppFacts {
+            id: app.id,
+            owner: app.owner(),
+            public: app.visibility() == Visibility::Public,
+            labels: &app.labels,
+        }
+    }
+}
+
+impl<'a> From<&'a AppCard> for AppFacts<'a> {
+    fn from(card: &'a AppCard) -> Self {
+        AppFacts {
+            id: card.id,
+            owner: card.owner(),
+            public: card.public,
+            labels: &card.labels,
+        }
+    }
+}
+
+/// [`can`] for one app.
+fn can_on_app(actor: &Actor, action: Action, app: AppFacts<'_>) -> Result<(), Denied> {
+    let read = if app.public {
+        Action::ReadPublicApp
+    } else {
+        Action::ReadPrivateApp
+    };
+    let relation = actor.relation_to_app(app);
+    // Whoever cannot read the app cannot learn anything else about it.
+    if decide(relation, read) != Decision::Allow {
+        return Err(Denied::NotFound);
+    }
+    let action = match action {
+        // What is inside an app is as readable as the app itself.
+        Action::ReadPrivateApp | Action::ReadPublicApp | Action::ReadContent => read,
+        other => other,
+    };
+    decided(actor, relation, action, true)
 }
 
 /// The answer of [`can`] once the relation is known; `visible` when the target

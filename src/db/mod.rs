@@ -3,6 +3,7 @@
 //! the async workers.
 
 pub mod schema;
+pub mod stamp;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{accounts, app_pins, apps};
 use crate::db::{is_unique_violation, DbConn};
+pub use crate::models::app_list::{AppPage, ListQuery, ListScope, PrivateApps, SortBy};
 use crate::models::{now, AccountId, AppId, UserId};
 
 /// An app row.
@@ -22,7 +23,9 @@ pub struct App {
     pub default_language: String,
     pub visibility: String,
     pub created_by: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
     /// Compliance labels, stored as `,gdpr,hipaa,` (see `models::labels`).
     pub labels: String,
@@ -137,95 +140,6 @@ impl From<diesel::result::Error> for AppWriteError {
     }
 }
 
-/// Sort key of the apps listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortBy {
-    Updated,
-    Name,
-    Created,
-}
-
-impl SortBy {
-    pub fn parse(s: &str) -> Option<SortBy> {
-        match s {
-            "updated" | "modified" | "last_updated" => Some(SortBy::Updated),
-            "name" => Some(SortBy::Name),
-            "created" => Some(SortBy::Created),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SortBy::Updated => "updated",
-            SortBy::Name => "name",
-            SortBy::Created => "created",
-        }
-    }
-}
-
-/// Which of an owner's apps the viewer may list (decided by the policy module).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListScope {
-    /// Every app of the owner.
-    All,
-    /// Only the owner's public apps.
-    PublicOnly,
-    /// Nothing.
-    None,
-    /// Public apps and the private ones `private` admits, of those only the apps
-    /// carrying every one of `labels` (a team's label restriction).
-    Siloed {
-        private: PrivateApps,
-        labels: Vec<String>,
-    },
-}
-
-/// Which private apps a [`ListScope::Siloed`] listing shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PrivateApps {
-    All,
-    /// Those granted to the teams of this user.
-    GrantedTo(UserId),
-    None,
-}
-
-impl ListScope {
-    /// The simplest scope for these parts.
-    pub fn from_parts(private: PrivateApps, labels: Vec<String>) -> ListScope {
-        match (private, labels.is_empty()) {
-            (PrivateApps::All, true) => ListScope::All,
-            (PrivateApps::None, true) => ListScope::PublicOnly,
-            (private, _) => ListScope::Siloed { private, labels },
-        }
-    }
-}
-
-/// A page request for an owner's apps.
-#[derive(Debug, Clone)]
-pub struct ListQuery {
-    pub owner: AccountId,
-    pub scope: ListScope,
-    /// Case-insensitive substring of the name or id.
-    pub search: Option<String>,
-    pub sort: SortBy,
-    pub ascending: bool,
-    /// 1-based.
-    pub page: i64,
-    pub per_page: i64,
-    /// Pins of this user rise to the top of page 1 (and are left out of the pages).
-    pub pins_of: Option<UserId>,
-}
-
-/// One page of apps.
-#[derive(Debug, Clone, Default)]
-pub struct AppPage {
-    /// The viewer's pinned apps matching the search (page 1 only).
-    pub pinned: Vec<App>,
-    pub items: Vec<App>,
-    pub has_next: bool,
-}
-
 /// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
 pub fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -236,138 +150,6 @@ pub fn escape_like(s: &str) -> String {
         out.push(c);
     }
     out
-}
-
-type BoxedApps<'a> = apps::BoxedQuery<'a, crate::db::MultiBackend>;
-
-/// The LIKE pattern of the query's search (lower-cased, wildcards escaped), if any.
-fn search_pattern(q: &ListQuery) -> Option<String> {
-    q.search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("%{}%", escape_like(&s.to_lowercase())))
-}
-
-/// Adds the visibility and search conditions of the query.
-fn filtered<'a>(mut query: BoxedApps<'a>, q: &ListQuery) -> BoxedApps<'a> {
-    match &q.scope {
-        ListScope::PublicOnly
-        | ListScope::Siloed {
-            private: PrivateApps::None,
-            ..
-        } => query = query.filter(apps::visibility.eq("public")),
-        ListScope::Siloed {
-            private: PrivateApps::GrantedTo(user),
-            ..
-        } => {
-            query = query.filter(
-                apps::visibility
-                    .eq("public")
-                    .or(crate::models::granted::GrantedTo(user.0)),
-            );
-        }
-        ListScope::All | ListScope::None | ListScope::Siloed { .. } => {}
-    }
-    if let ListScope::Siloed { labels, .. } = &q.scope {
-        for label in labels {
-            query = query.filter(
-                apps::labels
-                    .like(crate::models::labels::like_pattern(label))
-                    .escape('\\'),
-            );
-        }
-    }
-    if let Some(pattern) = search_pattern(q) {
-        query = query.filter(
-            apps::name_lower
-                .like(pattern.clone())
-                .escape('\\')
-                .or(apps::handle.like(pattern).escape('\\')),
-        );
-    }
-    query
-}
-
-fn sorted<'a>(query: BoxedApps<'a>, sort: SortBy, ascending: bool) -> BoxedApps<'a> {
-    match (sort, ascending) {
-        (SortBy::Updated, true) => query.order((apps::updated_at.asc(), apps::id.asc())),
-        (SortBy::Updated, false) => query.order((apps::updated_at.desc(), apps::id.desc())),
-        (SortBy::Name, true) => query.order((apps::name_lower.asc(), apps::id.asc())),
-        (SortBy::Name, false) => query.order((apps::name_lower.desc(), apps::id.desc())),
-        (SortBy::Created, true) => query.order((apps::created_at.asc(), apps::id.asc())),
-        (SortBy::Created, false) => query.order((apps::created_at.desc(), apps::id.desc())),
-    }
-}
-
-/// The user's pinned apps among the owner's, filtered and sorted like the page.
-///
-/// The owner is compared as `owner_id + 0` on purpose: an expression cannot use
-/// the `(owner_id, ...)` indexes, so the database starts from the user's few pins
-/// (the `app_pins` primary key) and sorts them, instead of walking every app of
-/// the owner in index order to pick the pinned ones out (10,000 rows for 3 pins).
-fn pinned_apps(conn: &mut DbConn, q: &ListQuery, user: UserId) -> QueryResult<Vec<App>> {
-    let pins = app_pins::table
-        .filter(app_pins::user_id.eq(user.0))
-        .select(app_pins::app_id);
-    let query = apps::table
-        .filter((apps::owner_id + 0_i64).eq(q.owner.0))
-        .filter(apps::id.eq_any(pins))
-        .into_boxed();
-    sorted(filtered(query, q), q.sort, q.ascending)
-        .select(App::as_select())
-        .load(conn)
-}
-
-/// The FTS5 trigram index of `apps (name_lower, handle)`: SQLite only (created by
-/// the SQLite migration `apps_search`, kept in step by triggers), so it is declared
-/// here rather than in the shared `schema.rs`.
-mod fts {
-    diesel::table! {
-        apps_search (rowid) {
-            rowid -> BigInt,
-            /// The hidden column named after the table, the left side of `MATCH`.
-            #[sql_name = "apps_search"]
-            document -> Text,
-        }
-    }
-    diesel::infix_operator!(Matches, " MATCH ");
-}
-
-/// At most this many index hits, a search reads its candidates by id; more hits
-/// mean a common term, for which walking the owner's apps in page order finds a
-/// page of matches quickly (the plain LIKE filter).
-const SEARCH_BY_ID_MAX: i64 = 200;
-
-/// For a search of 3 characters or more on SQLite: the ids of every app (of any
-/// owner) whose name or id may contain the term, when there are few. The trigram
-/// index finds a superset of the LIKE matches (it folds case the same way or more),
-/// and the LIKE filter still decides, so results are exactly those of LIKE alone.
-/// `None`: search with the LIKE filter alone.
-fn search_hits(conn: &mut DbConn, q: &ListQuery) -> QueryResult<Option<Vec<i64>>> {
-    if !matches!(conn, DbConn::Sqlite(_)) {
-        return Ok(None);
-    }
-    let Some(term) = q
-        .search
-        .as_deref()
-        .map(|t| t.trim().to_lowercase())
-        .filter(|t| t.chars().count() >= 3 && !t.contains('\0'))
-    else {
-        return Ok(None);
-    };
-    // One FTS5 phrase: inside double quotes every character is literal except `"`,
-    // written twice; with the trigram tokenizer a phrase matches as a substring.
-    let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-    let ids: Vec<i64> = fts::apps_search::table
-        .filter(fts::Matches::new(
-            fts::apps_search::document,
-            phrase.into_sql::<diesel::sql_types::Text>(),
-        ))
-        .select(fts::apps_search::rowid)
-        .limit(SEARCH_BY_ID_MAX + 1)
-        .load(conn)?;
-    Ok((ids.len() as i64 <= SEARCH_BY_ID_MAX).then_some(ids))
 }
 
 impl App {
@@ -502,54 +284,10 @@ impl App {
         App::create(conn, owner, new_handle, &fields, Some(by))
     }
 
-    /// One page of the owner's apps as the query describes, in a fixed number of
-    /// statements whatever the number of apps: the viewer's matching pins (page 1
-    /// only), the search index's candidates (SQLite, terms of 3+ characters), then
-    /// the page with the pins left out (a subquery, so the statement's text does not
-    /// change with the number of pins).
+    /// One page of the owner's apps as whole rows (the API's listing; see
+    /// [`crate::models::app_list`]).
     pub fn list(conn: &mut DbConn, q: &ListQuery) -> QueryResult<AppPage> {
-        if q.scope == ListScope::None {
-            return Ok(AppPage::default());
-        }
-        let per_page = q.per_page.clamp(1, 1000);
-        let page = q.page.max(1);
-        let pinned = match q.pins_of {
-            Some(user) if page == 1 => pinned_apps(conn, q, user)?,
-            _ => Vec::new(),
-        };
-        let base = match search_hits(conn, q)? {
-            // A rare term: read its few candidates by id (`owner_id + 0`, as for the
-            // pins, keeps the database from walking the owner's index instead).
-            Some(ids) => apps::table
-                .filter((apps::owner_id + 0_i64).eq(q.owner.0))
-                .filter(apps::id.eq_any(ids))
-                .into_boxed(),
-            None => apps::table
-                .filter(apps::owner_id.eq(q.owner.0))
-                .into_boxed(),
-        };
-        let mut rest = filtered(base, q);
-        if let Some(user) = q.pins_of {
-            rest = rest.filter(
-                apps::id.ne_all(
-                    app_pins::table
-                        .filter(app_pins::user_id.eq(user.0))
-                        .select(app_pins::app_id),
-                ),
-            );
-        }
-        let mut items: Vec<App> = sorted(rest, q.sort, q.ascending)
-            .offset((page - 1).saturating_mul(per_page))
-            .limit(per_page + 1)
-            .select(App::as_select())
-            .load(conn)?;
-        let has_next = items.len() as i64 > per_page;
-        items.truncate(per_page as usize);
-        Ok(AppPage {
-            pinned,
-            items,
-            has_next,
-        })
+        crate::models::app_list::list::<App>(conn, q)
     }
 
     /// Pins or unpins the app for the user (idempotent).

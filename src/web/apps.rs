@@ -12,9 +12,10 @@ use crate::auth::session::{with_viewer, Viewer, Visit};
 use crate::error::AppError;
 use crate::models::account::{validate_handle, Owner};
 use crate::models::app::{
-    validate_description, validate_name, App, AppFields, AppPage, AppWriteError, ListQuery, SortBy,
+    validate_description, validate_name, App, AppFields, AppWriteError, ListQuery, SortBy,
     Visibility,
 };
+use crate::models::app_list::{self, AppCard, AppPage};
 use crate::models::user::User;
 use crate::models::AccountId;
 use crate::state::AppState;
@@ -144,7 +145,7 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// One card / row of the listing.
 pub struct Card {
-    pub app: App,
+    pub app: AppCard,
     pub pinned: bool,
     pub can_edit: bool,
     pub can_delete: bool,
@@ -190,7 +191,7 @@ async fn find_owner(state: &AppState, handle: &str) -> Result<Owner, AppError> {
     .ok_or(AppError::NotFound)
 }
 
-fn cards(viewer: &Viewer, page: AppPage, owner: &str, listing: &Listing) -> Vec<Card> {
+fn cards(viewer: &Viewer, page: AppPage<AppCard>, owner: &str, listing: &Listing) -> Vec<Card> {
     let actor = &viewer.actor;
     let query = listing.query(listing.page);
     let pinned = page.pinned.into_iter().map(|a| (a, true));
@@ -198,10 +199,10 @@ fn cards(viewer: &Viewer, page: AppPage, owner: &str, listing: &Listing) -> Vec<
     pinned
         .chain(rest)
         .map(|(app, pinned)| Card {
-            can_edit: can(actor, Action::UpdateApp, Target::App(&app)).is_ok(),
-            can_delete: can(actor, Action::DeleteApp, Target::App(&app)).is_ok(),
-            can_duplicate: can(actor, Action::DuplicateApp, Target::App(&app)).is_ok(),
-            can_pin: can(actor, Action::PinApp, Target::App(&app)).is_ok(),
+            can_edit: can(actor, Action::UpdateApp, Target::Card(&app)).is_ok(),
+            can_delete: can(actor, Action::DeleteApp, Target::Card(&app)).is_ok(),
+            can_duplicate: can(actor, Action::DuplicateApp, Target::Card(&app)).is_ok(),
+            can_pin: can(actor, Action::PinApp, Target::Card(&app)).is_ok(),
             updated: crate::web::fmt_time(&app.updated_at),
             pin_url: format!("/{owner}/{}/pin{query}", app.handle),
             pinned,
@@ -234,7 +235,10 @@ async fn show_list(
 ) -> Result<HttpResponse, AppError> {
     can(&viewer.actor, Action::ListApps, Target::Owner(owner.id)).map_err(denied)?;
     let query = list_query(&viewer.actor, owner.id, &listing);
-    let result = crate::db::run(&state.pool, move |conn| Ok(App::list(conn, &query)?)).await?;
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(app_list::list::<AppCard>(conn, &query)?)
+    })
+    .await?;
     render_list(req, viewer, owner, listing, result)
 }
 
@@ -244,7 +248,7 @@ fn render_list(
     viewer: &Viewer,
     owner: Owner,
     listing: Listing,
-    result: AppPage,
+    result: AppPage<AppCard>,
 ) -> Result<HttpResponse, AppError> {
     let has_next = result.has_next;
     let cards = cards(viewer, result, &owner.handle, &listing);
@@ -300,7 +304,7 @@ pub async fn list(
         let owner = Owner::find_by_handle(conn, &handle)?.ok_or(AppError::NotFound)?;
         let listing = parsed.map_err(AppError::BadRequest)?;
         can(actor, Action::ListApps, Target::Owner(owner.id)).map_err(denied)?;
-        let result = App::list(conn, &list_query(actor, owner.id, &listing))?;
+        let result = app_list::list::<AppCard>(conn, &list_query(actor, owner.id, &listing))?;
         Ok((owner, listing, result))
     })
     .await?;
