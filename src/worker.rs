@@ -21,6 +21,8 @@ pub const LEASE_SECONDS: i64 = 120;
 const POLL: Duration = Duration::from_secs(1);
 /// How often expired leases are looked for.
 const RECOVER_EVERY: Duration = Duration::from_secs(30);
+/// How often the first worker looks whether the search index needs merging.
+const TIDY_EVERY: Duration = Duration::from_secs(15);
 
 /// Wakes the workers when a job is queued.
 #[derive(Default)]
@@ -59,7 +61,7 @@ pub fn spawn(state: &Arc<AppState>) {
         let name = format!("{instance}-{n}");
         let spawned = std::thread::Builder::new()
             .name(format!("atrium-jobs-{n}"))
-            .spawn(move || run(weak, signal, name));
+            .spawn(move || run(weak, signal, name, n == 0));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start a job worker");
         }
@@ -97,9 +99,11 @@ impl Progress for Heartbeat<'_> {
     }
 }
 
-fn run(weak: Weak<AppState>, signal: Arc<JobSignal>, worker: String) {
+/// One worker's loop; the first (`tidies`) also keeps the search index merged.
+fn run(weak: Weak<AppState>, signal: Arc<JobSignal>, worker: String, tidies: bool) {
     let mut conn: Option<DbConn> = None;
     let mut last_recover: Option<Instant> = None;
+    let mut last_tidy: Option<Instant> = None;
     loop {
         let Some(state) = weak.upgrade() else {
             return;
@@ -120,6 +124,14 @@ fn run(weak: Weak<AppState>, signal: Arc<JobSignal>, worker: String) {
             last_recover = Some(Instant::now());
             if let Err(e) = recover(c) {
                 tracing::error!(error = %e, "cannot recover expired jobs");
+            }
+        }
+        if tidies && last_tidy.is_none_or(|t| t.elapsed() >= TIDY_EVERY) {
+            last_tidy = Some(Instant::now());
+            match crate::models::app_list::tidy_search_index(c) {
+                Ok(Some(segments)) => tracing::debug!(segments, "search index merged"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot merge the search index"),
             }
         }
         match Job::claim(c, &worker, lease()) {
