@@ -119,7 +119,9 @@ impl Config {
             Some(v) => v
                 .parse()
                 .map_err(|_| format!("ATRIUM_DB_POOL_SIZE must be a number, not {v:?}"))?,
-            None => file.db_pool_size.unwrap_or(16),
+            None => file
+                .db_pool_size
+                .unwrap_or_else(|| default_pool_size(&database_url)),
         };
         let invitation_ttl_days = number(
             "ATRIUM_INVITATION_TTL_DAYS",
@@ -250,9 +252,32 @@ fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
     Ok(key)
 }
 
+/// The default number of database connections (and of threads that run database
+/// calls): on PostgreSQL 16, so that queries waiting on the network overlap; on
+/// SQLite two per CPU core (at least 4), since its queries are CPU work in this
+/// process and more threads than cores only add context switches: on 2 cores, 4
+/// instead of 16 served My Apps 15-25 % faster (docs/PERFORMANCE.md, 2026-11-29).
+fn default_pool_size(database_url: &str) -> u32 {
+    match crate::db::Backend::from_url(database_url) {
+        crate::db::Backend::Postgres => 16,
+        crate::db::Backend::Sqlite => std::thread::available_parallelism()
+            .map_or(2, |n| n.get() as u32)
+            .saturating_mul(2)
+            .max(4),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_flag;
+    use super::{default_pool_size, parse_flag};
+
+    #[test]
+    fn the_pool_fits_the_backend() {
+        assert_eq!(default_pool_size("postgres://root@127.0.0.1/test"), 16);
+        let sqlite = default_pool_size("sqlite:data/atrium.db");
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        assert_eq!(sqlite, (2 * cores).max(4));
+    }
 
     #[test]
     fn flags_read_as_people_write_them() {
