@@ -105,7 +105,7 @@ pub async fn list(
     }
     let org_id = org.id;
     let members = crate::db::run(&state.pool, move |conn| {
-        Ok(Org::members_page(
+        Ok(crate::models::member_list::members_page(
             conn,
             org_id,
             &search,

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod app;
 pub mod app_list;
+pub mod member_list;
 pub mod audit;
 pub mod audit_search;
 pub mod concept;

@@ -66,16 +66,7 @@ impl Membership {
     }
 }
 
-/// A member as listed on the org's pages.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub user_id: UserId,
-    pub handle: String,
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-    pub joined_at: NaiveDateTime,
-}
+pub use crate::models::member_list::Member;
 
 /// Why an organization could not be created.
 #[derive(Debug)]
@@ -430,60 +421,6 @@ impl Org {
             .select(accounts::handle)
             .order(accounts::handle.asc())
             .load(conn)
-    }
-
-    /// One page of the organization's members, ordered by handle, filtered by
-    /// name, handle or e-mail (case-insensitive).
-    pub fn members_page(
-        conn: &mut DbConn,
-        id: OrgId,
-        search: &str,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<Member>> {
-        let mut q = memberships::table
-            .inner_join(users::table)
-            .filter(memberships::org_id.eq(id.0))
-            .select((
-                memberships::user_id,
-                memberships::member_handle,
-                users::name,
-                users::email,
-                memberships::role,
-                memberships::created_at,
-            ))
-            // The (org_id, member_handle) index gives this order without a sort.
-            .order(memberships::member_handle.asc())
-            .offset(offset)
-            .limit(limit)
-            .into_boxed();
-        let search = search.trim();
-        if !search.is_empty() {
-            let pattern = format!(
-                "%{}%",
-                crate::models::app::escape_like(&search.to_lowercase())
-            );
-            q = q.filter(
-                memberships::member_handle
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::email.like(pattern.clone()).escape('\\'))
-                    .or(lower(users::name).like(pattern).escape('\\')),
-            );
-        }
-        q.load::<(i64, String, String, String, String, NaiveDateTime)>(conn)
-            .map(|rows| {
-                rows.into_iter()
-                    .map(|(uid, handle, name, email, role, joined)| Member {
-                        user_id: UserId(uid),
-                        handle,
-                        name,
-                        email,
-                        role: Role::parse(&role).unwrap_or(Role::OrgUser),
-                        joined_at: joined,
-                    })
-                    .collect()
-            })
     }
 }
 
