@@ -6,18 +6,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use crate::api::key_load::{load_key, LoadedKey};
 use crate::api::status::ApiError;
-use crate::auth::policy::{Actor, ActorUser, TeamAccess};
+use crate::auth::policy::{Actor, ActorUser};
 use crate::auth::teams::TeamAccessCache;
 use crate::db::DbConn;
-use crate::models::org::Membership;
 use crate::models::token::ApiKey;
-use crate::models::user::User;
 use crate::models::{AccountId, UserId};
 use crate::state::AppState;
 
@@ -115,7 +113,13 @@ impl ApiUser {
         cache: &TeamAccessCache,
         secret: &str,
     ) -> Result<ApiUser, ApiError> {
-        let Some(key) = ApiKey::find_by_secret(conn, secret)? else {
+        let Some(LoadedKey {
+            key,
+            handle,
+            membership,
+            teams_version,
+        }) = load_key(conn, secret)?
+        else {
             return Err(ApiError::key_not_found(
                 "No key has this secret (it may have been revoked). \
                  Create a new one under Settings → API Keys.",
@@ -129,46 +133,31 @@ impl ApiUser {
                     .unwrap_or_default()
             )));
         }
-        let user = User::find(conn, UserId(key.user_id))?;
-        let membership = Membership::for_user(conn, user.id())?;
-        let teams = team_access(conn, cache, user.id(), membership.as_ref())?;
+        let id = UserId(key.user_id);
+        // Admins see everything: their team access is not looked at (version 0).
+        let version = match &membership {
+            Some(m) if m.role != crate::auth::policy::Role::Admin => teams_version.unwrap_or(0),
+            _ => 0,
+        };
+        let teams =
+            crate::auth::session::team_access(conn, cache, id, membership.as_ref(), version)?;
         ApiKey::touch(conn, &key)?;
-        tracing::debug!(user_id = user.row.id, key_id = %key.key_id, "API request");
+        tracing::debug!(user_id = id.0, key_id = %key.key_id, "API request");
         Ok(ApiUser {
             actor: Actor {
                 user: Some(ActorUser {
-                    id: user.id(),
-                    handle: user.handle.clone(),
+                    id,
+                    handle: handle.clone(),
                     membership,
                     scopes: Some(key.scope_list()),
                     teams,
                 }),
             },
-            id: user.id(),
-            handle: user.handle,
+            id,
+            handle,
             key_id: key.key_id,
         })
     }
-}
-
-/// The key's user's team access: for non-admin members, the organization's teams
-/// version first (one small statement), then the cache (`auth::teams`).
-fn team_access(
-    conn: &mut crate::db::DbConn,
-    cache: &crate::auth::teams::TeamAccessCache,
-    user: UserId,
-    membership: Option<&Membership>,
-) -> diesel::QueryResult<Arc<TeamAccess>> {
-    use crate::db::schema::orgs;
-    use diesel::prelude::*;
-    let version = match membership {
-        Some(m) if m.role != crate::auth::policy::Role::Admin => orgs::table
-            .find(m.org_id.0)
-            .select(orgs::teams_version)
-            .first::<i64>(conn)?,
-        _ => 0,
-    };
-    crate::auth::session::team_access(conn, cache, user, membership, version)
 }
 
 impl FromRequest for ApiUser {

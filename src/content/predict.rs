@@ -10,7 +10,6 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::ml::cache::ModelCache;
 use crate::ml::{PredictError, Sample, TrainedModel};
-use crate::models::concept::Concept;
 use crate::models::ml_model::MlModel;
 use crate::models::version::ModelVersion;
 use crate::state::AppState;
@@ -146,9 +145,8 @@ impl Predictor {
                 m
             }
         };
-        let names = Concept::find_many(conn, model.app(), &trained.classes)?
+        let names = crate::models::concept::names_of(conn, model.app(), &trained.classes)?
             .into_iter()
-            .map(|c| (c.concept_id, c.name))
             .collect();
         Ok(Predictor {
             version_id: version.version_id,

@@ -279,3 +279,63 @@ mod tests {
         assert_eq!(validate_concept_name(" Ham ").as_deref(), Ok("Ham"));
     }
 }
+
+/// The statement of [`names_of`], written out so that diesel prepares it once per
+/// connection: the ids travel as one JSON array, so its text does not change with
+/// their number (diesel's `IN (?, ?, ...)` was prepared afresh on every call).
+#[derive(Debug, diesel::query_builder::QueryId)]
+struct ConceptNames {
+    app: i64,
+    ids: String,
+}
+
+impl diesel::query_builder::Query for ConceptNames {
+    type SqlType = (diesel::sql_types::Text, diesel::sql_types::Text);
+}
+
+impl RunQueryDsl<DbConn> for ConceptNames {}
+
+impl diesel::query_builder::QueryFragment<crate::db::MultiBackend> for ConceptNames {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, crate::db::MultiBackend>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Text};
+        out.push_sql(
+            "SELECT concepts.concept_id, concepts.name FROM concepts \
+             WHERE concepts.app_id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.app)?;
+        out.push_sql(" AND concepts.concept_id IN (SELECT ");
+        match out.backend() {
+            crate::db::MultiBackend::Sqlite(_) => {
+                out.push_sql("value FROM json_each(");
+                out.push_bind_param::<Text, _>(&self.ids)?;
+                out.push_sql("))");
+            }
+            crate::db::MultiBackend::Pg(_) => {
+                out.push_sql("json_array_elements_text(CAST(");
+                out.push_bind_param::<Text, _>(&self.ids)?;
+                out.push_sql(" AS json)))");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The current names of the app's concepts with these ids, as `(id, name)`
+/// (a prediction names the concepts it scores).
+pub fn names_of(
+    conn: &mut DbConn,
+    app: AppId,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    ConceptNames {
+        app: app.0,
+        ids: serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned()),
+    }
+    .load(conn)
+}

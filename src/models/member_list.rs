@@ -100,8 +100,7 @@ pub fn members_page(
     let search = search.trim();
     let statement = MembersPage {
         org: org.0,
-        pattern: (!search.is_empty())
-            .then(|| format!("%{}%", escape_like(&search.to_lowercase()))),
+        pattern: (!search.is_empty()).then(|| format!("%{}%", escape_like(&search.to_lowercase()))),
         limit,
         offset,
     };

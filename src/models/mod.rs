@@ -4,7 +4,6 @@
 pub mod account;
 pub mod app;
 pub mod app_list;
-pub mod member_list;
 pub mod audit;
 pub mod audit_search;
 pub mod concept;
@@ -15,6 +14,7 @@ pub mod input;
 pub mod invitation;
 pub mod job;
 pub mod labels;
+pub mod member_list;
 pub mod ml_model;
 pub mod model_audit;
 pub mod org;

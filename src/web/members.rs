@@ -229,7 +229,13 @@ struct Fetched {
 
 fn fetch(conn: &mut crate::db::DbConn, org: &Org, p: &Params) -> Result<Fetched, AppError> {
     Ok(Fetched {
-        members: crate::models::member_list::members_page(conn, org.id, &p.q, (p.page - 1) * PER_PAGE, PER_PAGE + 1)?,
+        members: crate::models::member_list::members_page(
+            conn,
+            org.id,
+            &p.q,
+            (p.page - 1) * PER_PAGE,
+            PER_PAGE + 1,
+        )?,
         invitations: invitation::pending_for_org(
             conn,
             org.id,
