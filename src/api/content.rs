@@ -228,16 +228,8 @@ pub fn load_model_in(
     model_id: &str,
     action: Action,
 ) -> Result<ModelCtx, ApiError> {
-    let found = (|| -> diesel::QueryResult<_> {
-        let Some(owner) = Owner::find_by_handle(conn, &r.user)? else {
-            return Ok(None);
-        };
-        let Some(app) = App::find(conn, owner.id, &r.app)? else {
-            return Ok(None);
-        };
-        let model = MlModel::find(conn, app.app_id(), model_id)?;
-        Ok(Some((AppCtx { owner, app }, model)))
-    })()?;
+    let found = crate::models::model_lookup::find_model(conn, &r.user, &r.app, model_id)?
+        .map(|(owner, app, model)| (AppCtx { owner, app }, model));
     let (ctx, model) = found.ok_or_else(|| app_gone(r))?;
     let Some(model) = model else {
         // Whoever cannot read the app learns nothing, not even that a model is missing.

@@ -105,7 +105,7 @@ pub enum AccountKind {
 }
 
 impl AccountKind {
-    fn parse(s: &str) -> AccountKind {
+    pub fn parse(s: &str) -> AccountKind {
         if s == "org" {
             AccountKind::Org
         } else {

@@ -25,7 +25,9 @@ pub struct MlModel {
     pub visibility: String,
     pub star_count: i64,
     pub created_by: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

@@ -15,6 +15,7 @@ pub mod invitation;
 pub mod job;
 pub mod labels;
 pub mod member_list;
+pub mod model_lookup;
 pub mod ml_model;
 pub mod model_audit;
 pub mod org;
