@@ -29,6 +29,9 @@ type ModelSql = (
     Timestamp,
 );
 
+/// One row: the owner's id, handle, kind and app count, the app, the model.
+type Row = ((i64, String, String, i64), App, Option<MlModel>);
+
 #[derive(Debug, QueryId)]
 struct ModelLookup {
     owner: String,
@@ -77,7 +80,7 @@ pub fn find_model(
     app: &str,
     model: &str,
 ) -> QueryResult<Option<(Owner, App, Option<MlModel>)>> {
-    let row: Option<((i64, String, String, i64), App, Option<MlModel>)> = ModelLookup {
+    let row: Option<Row> = ModelLookup {
         owner: owner.to_owned(),
         app: app.to_owned(),
         model: model.to_owned(),
