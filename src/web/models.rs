@@ -528,8 +528,13 @@ pub async fn delete(
     let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let versions = crate::db::run(&state.pool, move |conn| {
         use diesel::Connection;
+        // The versions (to evict from the model cache) are read before the
+        // transaction: on SQLite a transaction that reads first and then writes fails
+        // at once (SQLITE_BUSY, no busy wait) when another writer, such as a training
+        // job, committed in between. One created meanwhile is unreachable once the
+        // model is gone, and the cache is bounded.
+        let versions = ModelVersion::list(conn, key)?;
         Ok(conn.transaction(|conn| {
-            let versions = ModelVersion::list(conn, key)?;
             MlModel::delete(conn, key)?;
             model_audit::record(
                 conn,
