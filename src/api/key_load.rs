@@ -10,11 +10,9 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-use crate::auth::policy::Role;
 use crate::db::{DbConn, MultiBackend};
 use crate::models::org::Membership;
 use crate::models::token::{hash_secret, ApiKey};
-use crate::models::OrgId;
 
 /// What one statement loads for a key.
 pub(super) struct LoadedKey {
@@ -113,15 +111,7 @@ pub(super) fn load_key(conn: &mut DbConn, secret: &str) -> QueryResult<Option<Lo
             role,
             teams_version,
         )| {
-            let membership = match (org_id, org_handle, org_name, role) {
-                (Some(org_id), Some(org_handle), Some(org_name), Some(role)) => Some(Membership {
-                    org_id: OrgId(org_id),
-                    org_handle,
-                    org_name,
-                    role: Role::parse(&role).unwrap_or(Role::OrgUser),
-                }),
-                _ => None,
-            };
+            let membership = Membership::from_columns(org_id, org_handle, org_name, role);
             LoadedKey {
                 key: ApiKey {
                     id,

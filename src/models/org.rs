@@ -60,6 +60,24 @@ pub struct Membership {
 }
 
 impl Membership {
+    /// A membership read through outer joins: all four columns, or no membership.
+    pub fn from_columns(
+        org_id: Option<i64>,
+        org_handle: Option<String>,
+        org_name: Option<String>,
+        role: Option<String>,
+    ) -> Option<Membership> {
+        match (org_id, org_handle, org_name, role) {
+            (Some(org_id), Some(org_handle), Some(org_name), Some(role)) => Some(Membership {
+                org_id: OrgId(org_id),
+                org_handle,
+                org_name,
+                role: Role::parse(&role).unwrap_or(Role::OrgUser),
+            }),
+            _ => None,
+        }
+    }
+
     /// First letter of the org's handle, for the avatar.
     pub fn initial(&self) -> char {
         crate::auth::session::initial(&self.org_handle)

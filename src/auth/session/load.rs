@@ -6,12 +6,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
-use crate::auth::policy::Role;
 use crate::db::DbConn;
 use crate::models::org::Membership;
 use crate::models::two_factor::TwoFactorPolicy;
 use crate::models::user::{User, UserRow};
-use crate::models::{OrgId, UserId};
+use crate::models::UserId;
 
 /// What one statement loads for a signed-in request.
 pub(super) struct Loaded {
@@ -157,15 +156,7 @@ pub(super) fn load_user(
             teams_version,
             invited,
         )| {
-            let membership = match (org_id, org_handle, org_name, role) {
-                (Some(org_id), Some(org_handle), Some(org_name), Some(role)) => Some(Membership {
-                    org_id: OrgId(org_id),
-                    org_handle,
-                    org_name,
-                    role: Role::parse(&role).unwrap_or(Role::OrgUser),
-                }),
-                _ => None,
-            };
+            let membership = Membership::from_columns(org_id, org_handle, org_name, role);
             let two_factor_deadline = match (tfp, joined, totp_on) {
                 ((Some(required), Some(grace_days), Some(required_since)), Some(joined), None) => {
                     TwoFactorPolicy {
