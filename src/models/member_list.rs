@@ -117,3 +117,8 @@ pub fn members_page(
         })
         .collect())
 }
+
+/// Every member of the organization, by handle.
+pub fn all_members(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<Member>> {
+    members_page(conn, org, "", 0, i64::MAX)
+}

@@ -260,46 +260,6 @@ impl Org {
             Ok(())
         })
     }
-
-    /// The organization's members, optionally filtered by name, handle or e-mail.
-    pub fn members(conn: &mut DbConn, id: OrgId, search: Option<&str>) -> QueryResult<Vec<Member>> {
-        let mut q = memberships::table
-            .inner_join(users::table)
-            .filter(memberships::org_id.eq(id.0))
-            .select((
-                memberships::user_id,
-                memberships::member_handle,
-                users::name,
-                users::email,
-                memberships::role,
-                memberships::created_at,
-            ))
-            .order(memberships::member_handle.asc())
-            .into_boxed();
-        if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-            let pattern = format!("%{}%", crate::models::app::escape_like(&s.to_lowercase()));
-            q = q.filter(
-                memberships::member_handle
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::email.like(pattern.clone()).escape('\\'))
-                    .or(lower(users::name).like(pattern).escape('\\')),
-            );
-        }
-        q.load::<(i64, String, String, String, String, NaiveDateTime)>(conn)
-            .map(|rows| {
-                rows.into_iter()
-                    .map(|(uid, handle, name, email, role, joined)| Member {
-                        user_id: UserId(uid),
-                        handle,
-                        name,
-                        email,
-                        role: Role::parse(&role).unwrap_or(Role::OrgUser),
-                        joined_at: joined,
-                    })
-                    .collect()
-            })
-    }
 }
 
 impl Membership {

@@ -229,7 +229,7 @@ async fn load(
     let membership = user.membership.clone().ok_or(AppError::NotFound)?;
     let org_id = org.id;
     let members = crate::db::run(&state.pool, move |conn| {
-        Ok(Org::members(conn, org_id, None)?)
+        Ok(crate::models::member_list::all_members(conn, org_id)?)
     })
     .await?;
     Ok(OrgContext {
