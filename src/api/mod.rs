@@ -15,6 +15,7 @@ pub mod identity_providers;
 pub mod input_search;
 pub mod inputs;
 pub mod invitations;
+mod invitations_received;
 mod key_load;
 pub mod keys;
 pub mod members;
