@@ -7,8 +7,8 @@ use actix_web::HttpResponse;
 use crate::error::AppError;
 use crate::web::{
     account, app_page, apps, audit_log, concepts, inputs, invitations, members, model_page,
-    model_versions, models, orgs, passwords, security, sessions, sso, sso_admin, teams, tokens,
-    two_factor, two_factor_policy, upload,
+    model_versions, models, orgs, passwords, profile, security, sessions, sso, sso_admin, teams,
+    tokens, two_factor, two_factor_policy, upload,
 };
 
 /// Registers every route.
@@ -64,9 +64,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/sso/{org}", get().to(sso::start_for_org))
     .route("/sso/{org}/metadata", get().to(sso::metadata))
     .route("/sso/{org}/acs", post().to(sso::acs))
-    .route("/settings/profile", get().to(account::profile_page))
-    .route("/settings/profile", post().to(account::update_profile))
-    .route("/settings/password", post().to(account::change_password))
+    .route("/settings/profile", get().to(profile::profile_page))
+    .route("/settings/profile", post().to(profile::update_profile))
+    .route("/settings/password", post().to(profile::change_password))
     .route("/password/rules", post().to(passwords::rules))
     .route("/password/expired", get().to(passwords::expired_page))
     .route("/password/expired", post().to(passwords::expired))

@@ -17,6 +17,7 @@ pub mod model_versions;
 pub mod models;
 pub mod orgs;
 pub mod passwords;
+pub mod profile;
 pub mod security;
 pub mod sessions;
 pub mod sso;
