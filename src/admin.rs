@@ -76,8 +76,7 @@ fn find_user(conn: &mut DbConn, who: &str) -> Result<User, String> {
 /// Turns a user's two-factor off and records it (with the operator as actor).
 fn disable_two_factor(conn: &mut DbConn, user: &User) -> diesel::QueryResult<()> {
     use crate::models::audit::{self, AuditActor, AuditTarget, EventKind};
-    use diesel::Connection;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         crate::models::two_factor::disable(conn, user.id())?;
         if let Some(m) = crate::models::org::Membership::for_user(conn, user.id())? {
             audit::record(

@@ -4,7 +4,6 @@
 //! goes through the policy; a batch create is all-or-nothing in one transaction.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -322,21 +321,24 @@ pub async fn create(
     }
     let (owner_id, owner_handle, uid) = (owner.id, owner.handle.clone(), user.id);
     let created = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<Vec<App>, ApiError, _>(|conn| {
-            let mut out = Vec::with_capacity(validated.len());
-            for (i, (handle, fields)) in validated.iter().enumerate() {
-                match App::create(conn, owner_id, handle, fields, Some(uid)) {
-                    Ok(app) => out.push(app),
-                    Err(AppWriteError::IdTaken) => {
-                        return Err(ApiError::duplicate(format!(
+        Ok(crate::db::transaction::<Vec<App>, ApiError, _>(
+            conn,
+            |conn| {
+                let mut out = Vec::with_capacity(validated.len());
+                for (i, (handle, fields)) in validated.iter().enumerate() {
+                    match App::create(conn, owner_id, handle, fields, Some(uid)) {
+                        Ok(app) => out.push(app),
+                        Err(AppWriteError::IdTaken) => {
+                            return Err(ApiError::duplicate(format!(
                         "apps[{i}].id: {owner_handle} already has an app with the id \"{handle}\"."
                     )))
+                        }
+                        Err(AppWriteError::Db(e)) => return Err(e.into()),
                     }
-                    Err(AppWriteError::Db(e)) => return Err(e.into()),
                 }
-            }
-            Ok(out)
-        }))
+                Ok(out)
+            },
+        ))
     })
     .await??;
     tracing::info!(

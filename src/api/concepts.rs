@@ -4,7 +4,6 @@
 //! and `PostConceptsSearches`. Writes of a batch are all-or-nothing.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -93,21 +92,24 @@ pub async fn create(
     let wanted = concepts_in(body.concepts)?;
     let app_key = ctx.app.app_id();
     let created = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<Vec<Concept>, ApiError, _>(|conn| {
-            let mut out = Vec::with_capacity(wanted.len());
-            for (i, (id, name)) in wanted.iter().enumerate() {
-                match Concept::create(conn, app_key, id, name) {
-                    Ok(c) => out.push(c),
-                    Err(ConceptWriteError::IdTaken) => {
-                        return Err(ApiError::duplicate(format!(
-                            "concepts[{i}].id: the app already has a concept \"{id}\"."
-                        )))
+        Ok(crate::db::transaction::<Vec<Concept>, ApiError, _>(
+            conn,
+            |conn| {
+                let mut out = Vec::with_capacity(wanted.len());
+                for (i, (id, name)) in wanted.iter().enumerate() {
+                    match Concept::create(conn, app_key, id, name) {
+                        Ok(c) => out.push(c),
+                        Err(ConceptWriteError::IdTaken) => {
+                            return Err(ApiError::duplicate(format!(
+                                "concepts[{i}].id: the app already has a concept \"{id}\"."
+                            )))
+                        }
+                        Err(ConceptWriteError::Db(e)) => return Err(e.into()),
                     }
-                    Err(ConceptWriteError::Db(e)) => return Err(e.into()),
                 }
-            }
-            Ok(out)
-        }))
+                Ok(out)
+            },
+        ))
     })
     .await??;
     let concepts: Vec<Value> = created
@@ -231,24 +233,27 @@ pub async fn patch(
     let wanted = concepts_in(body.concepts)?;
     let app_key = ctx.app.app_id();
     let changed = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<Vec<Concept>, ApiError, _>(|conn| {
-            let mut out = Vec::with_capacity(wanted.len());
-            for (i, (id, name)) in wanted.iter().enumerate() {
-                let Some(c) = Concept::find(conn, app_key, id)? else {
-                    return Err(ApiError::not_found(format!(
-                        "concepts[{i}].id: the concept \"{id}\" does not exist."
-                    )));
-                };
-                let new_name = match action {
-                    PatchAction::Remove => c.concept_id.clone(),
-                    PatchAction::Merge if name.is_empty() => c.name.clone(),
-                    _ if name.is_empty() => c.concept_id.clone(),
-                    _ => name.clone(),
-                };
-                out.push(Concept::rename(conn, c.key(), &new_name)?);
-            }
-            Ok(out)
-        }))
+        Ok(crate::db::transaction::<Vec<Concept>, ApiError, _>(
+            conn,
+            |conn| {
+                let mut out = Vec::with_capacity(wanted.len());
+                for (i, (id, name)) in wanted.iter().enumerate() {
+                    let Some(c) = Concept::find(conn, app_key, id)? else {
+                        return Err(ApiError::not_found(format!(
+                            "concepts[{i}].id: the concept \"{id}\" does not exist."
+                        )));
+                    };
+                    let new_name = match action {
+                        PatchAction::Remove => c.concept_id.clone(),
+                        PatchAction::Merge if name.is_empty() => c.name.clone(),
+                        _ if name.is_empty() => c.concept_id.clone(),
+                        _ => name.clone(),
+                    };
+                    out.push(Concept::rename(conn, c.key(), &new_name)?);
+                }
+                Ok(out)
+            },
+        ))
     })
     .await??;
     let concepts: Vec<Value> = changed
@@ -279,17 +284,20 @@ pub async fn delete(
     };
     let app_key = ctx.app.app_id();
     let missing = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<Option<String>, ApiError, _>(|conn| {
-            let found = Concept::find_many(conn, app_key, &ids)?;
-            if let Some(m) = ids
-                .iter()
-                .find(|i| !found.iter().any(|c| c.concept_id == **i))
-            {
-                return Ok(Some(m.clone()));
-            }
-            Concept::delete_many(conn, app_key, &ids)?;
-            Ok(None)
-        }))
+        Ok(crate::db::transaction::<Option<String>, ApiError, _>(
+            conn,
+            |conn| {
+                let found = Concept::find_many(conn, app_key, &ids)?;
+                if let Some(m) = ids
+                    .iter()
+                    .find(|i| !found.iter().any(|c| c.concept_id == **i))
+                {
+                    return Ok(Some(m.clone()));
+                }
+                Concept::delete_many(conn, app_key, &ids)?;
+                Ok(None)
+            },
+        ))
     })
     .await??;
     if let Some(m) = missing {

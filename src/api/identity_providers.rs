@@ -7,7 +7,6 @@
 //! Security page (the same validation and the same model functions).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -181,7 +180,7 @@ pub async fn create(
     let actor = audit_actor(&req, &user);
     let (org_id, by) = (org.id, user.id);
     let created = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction(|conn| {
+        Ok(crate::db::transaction(conn, |conn| {
             news.iter()
                 .map(|n| create_recorded(conn, org_id, by, &actor, n))
                 .collect::<Result<Vec<_>, CreateIdpError>>()
@@ -235,7 +234,7 @@ pub async fn patch(
     let actor = audit_actor(&req, &user);
     let org_id = org.id;
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<_, TxError, _>(|conn| {
+        Ok(crate::db::transaction::<_, TxError, _>(conn, |conn| {
             let mut rows = Vec::new();
             for (id, name, role, enabled) in &changes {
                 let idp = IdentityProvider::find(conn, org_id, id)?
@@ -290,7 +289,7 @@ pub async fn delete(
     let org_id = org.id;
     let ids = body.ids;
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<_, TxError, _>(|conn| {
+        Ok(crate::db::transaction::<_, TxError, _>(conn, |conn| {
             // Nothing is deleted when one id is unknown: the error rolls back.
             for id in &ids {
                 let idp = IdentityProvider::find(conn, org_id, id)?

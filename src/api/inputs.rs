@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -406,7 +405,7 @@ pub async fn patch(
     let app_key = ctx.app.app_id();
     let order: Vec<String> = wanted.iter().map(|w| w.0.clone()).collect();
     crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<(), ApiError, _>(|conn| {
+        Ok(crate::db::transaction::<(), ApiError, _>(conn, |conn| {
             for (id, concepts, metadata) in &wanted {
                 let Some(input) = Input::find(conn, app_key, id)? else {
                     return Err(input_gone(id));
@@ -465,7 +464,7 @@ pub async fn delete(
         None => ids_list(body.ids.unwrap_or_default(), "input")?,
     };
     crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<(), ApiError, _>(|conn| {
+        Ok(crate::db::transaction::<(), ApiError, _>(conn, |conn| {
             let n = Input::delete_many(conn, app_key, &ids)?;
             if n != ids.len() {
                 let missing = ids

@@ -14,7 +14,6 @@ pub use crate::api::invitations_received::{accept, decline, received};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -180,7 +179,7 @@ pub async fn create(
     );
     let result = crate::db::run(&state.pool, move |conn| {
         let inviter = User::find(conn, uid)?;
-        let created = conn.transaction::<_, CreateError, _>(|conn| {
+        let created = crate::db::transaction::<_, CreateError, _>(conn, |conn| {
             let (mut created, mut refused) = (Vec::new(), Vec::new());
             for (role, emails) in &groups {
                 let new = NewInvitations {
@@ -404,7 +403,7 @@ pub async fn patch(
     let actor = audit_actor(&req, &user);
     let org_id = org.id;
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<_, CancelError, _>(|conn| {
+        Ok(crate::db::transaction::<_, CancelError, _>(conn, |conn| {
             let mut done = Vec::with_capacity(ids.len());
             for (i, id) in ids.iter().enumerate() {
                 match invitation::cancel(conn, org_id, id, &actor) {

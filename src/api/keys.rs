@@ -5,7 +5,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -183,12 +182,17 @@ pub async fn create(
     let uid = user.id;
     let actor = crate::api::audit_actor(&req, &user);
     let created = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            validated
-                .iter()
-                .map(|(d, s, e)| crate::models::token::create_audited(conn, &actor, uid, d, s, *e))
-                .collect::<Result<Vec<_>, _>>()
-        })?)
+        Ok(crate::db::transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                validated
+                    .iter()
+                    .map(|(d, s, e)| {
+                        crate::models::token::create_audited(conn, &actor, uid, d, s, *e)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        )?)
     })
     .await?;
     tracing::info!(

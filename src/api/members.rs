@@ -7,7 +7,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -280,7 +279,7 @@ pub async fn patch(
     let actor = audit_actor(&req, &user);
     let org_id = org.id;
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<_, BatchError, _>(|conn| {
+        Ok(crate::db::transaction::<_, BatchError, _>(conn, |conn| {
             let mut done: Vec<(usize, RoleChange)> = Vec::with_capacity(changes.len());
             for (i, handle, role) in &changes {
                 match Membership::change_role(conn, org_id, handle, *role, &actor) {

@@ -3,7 +3,6 @@
 //! `POST/DELETE .../model_stars` (star and unstar models for the key's user).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -99,7 +98,7 @@ pub async fn stars(
     let uid = user.id;
     let rows = keys.clone();
     crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<(), ApiError, _>(|conn| {
+        Ok(crate::db::transaction::<(), ApiError, _>(conn, |conn| {
             for (_, k, _, _) in &rows {
                 MlModel::set_starred(conn, uid, *k, starring)?;
             }

@@ -5,7 +5,6 @@
 //! `PostModelsSearches` and `ListModelTypes`. Writes are all-or-nothing.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -200,49 +199,52 @@ pub async fn create(
     let actor = crate::api::audit_actor(&req, &user);
     let (owner, app) = (ctx.owner.clone(), ctx.app.clone());
     let created = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<Vec<MlModel>, ApiError, _>(|conn| {
-            let mut out = Vec::with_capacity(wanted.len());
-            for n in &wanted {
-                let keys: Vec<i64> = Concept::ensure(conn, app_key, &n.concepts)?
-                    .iter()
-                    .map(|c| c.id)
-                    .collect();
-                match MlModel::create(
-                    conn,
-                    app_key,
-                    &n.id,
-                    n.model_type,
-                    &n.fields,
-                    &keys,
-                    Some(uid),
-                ) {
-                    Ok(m) => {
-                        model_audit::record(
-                            conn,
-                            &owner,
-                            &app,
-                            &m,
-                            &actor,
-                            EventKind::ModelCreate,
-                            json!({
-                                "model_type": m.model_type,
-                                "visibility": m.visibility,
-                                "concepts": n.concepts,
-                            }),
-                        )?;
-                        out.push(m)
+        Ok(crate::db::transaction::<Vec<MlModel>, ApiError, _>(
+            conn,
+            |conn| {
+                let mut out = Vec::with_capacity(wanted.len());
+                for n in &wanted {
+                    let keys: Vec<i64> = Concept::ensure(conn, app_key, &n.concepts)?
+                        .iter()
+                        .map(|c| c.id)
+                        .collect();
+                    match MlModel::create(
+                        conn,
+                        app_key,
+                        &n.id,
+                        n.model_type,
+                        &n.fields,
+                        &keys,
+                        Some(uid),
+                    ) {
+                        Ok(m) => {
+                            model_audit::record(
+                                conn,
+                                &owner,
+                                &app,
+                                &m,
+                                &actor,
+                                EventKind::ModelCreate,
+                                json!({
+                                    "model_type": m.model_type,
+                                    "visibility": m.visibility,
+                                    "concepts": n.concepts,
+                                }),
+                            )?;
+                            out.push(m)
+                        }
+                        Err(ModelWriteError::IdTaken) => {
+                            return Err(ApiError::duplicate(format!(
+                                "The app already has a model \"{}\".",
+                                n.id
+                            )))
+                        }
+                        Err(ModelWriteError::Db(e)) => return Err(e.into()),
                     }
-                    Err(ModelWriteError::IdTaken) => {
-                        return Err(ApiError::duplicate(format!(
-                            "The app already has a model \"{}\".",
-                            n.id
-                        )))
-                    }
-                    Err(ModelWriteError::Db(e)) => return Err(e.into()),
                 }
-            }
-            Ok(out)
-        }))
+                Ok(out)
+            },
+        ))
     })
     .await??;
     let mut models = Vec::with_capacity(created.len());
@@ -452,61 +454,64 @@ pub async fn patch(
     let (owner, app) =
         place.ok_or_else(|| ApiError::invalid("models: give the models to change."))?;
     let updated = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<Vec<MlModel>, ApiError, _>(|conn| {
-            let mut out = Vec::with_capacity(changes.len());
-            for (model, fields, concepts) in &changes {
-                let keys: Option<Vec<i64>> = match concepts {
-                    None => None,
-                    Some(ids) => {
-                        let current: Vec<i64> = MlModel::concepts(conn, model.key(), None)?
-                            .iter()
-                            .map(|c| c.id)
-                            .collect();
-                        Some(match action {
-                            PatchAction::Overwrite => Concept::ensure(conn, app_key, ids)?
+        Ok(crate::db::transaction::<Vec<MlModel>, ApiError, _>(
+            conn,
+            |conn| {
+                let mut out = Vec::with_capacity(changes.len());
+                for (model, fields, concepts) in &changes {
+                    let keys: Option<Vec<i64>> = match concepts {
+                        None => None,
+                        Some(ids) => {
+                            let current: Vec<i64> = MlModel::concepts(conn, model.key(), None)?
                                 .iter()
                                 .map(|c| c.id)
-                                .collect(),
-                            PatchAction::Merge => {
-                                let mut all = current;
-                                for c in Concept::ensure(conn, app_key, ids)? {
-                                    if !all.contains(&c.id) {
-                                        all.push(c.id);
-                                    }
-                                }
-                                all
-                            }
-                            PatchAction::Remove => {
-                                let gone: Vec<i64> = Concept::find_many(conn, app_key, ids)?
+                                .collect();
+                            Some(match action {
+                                PatchAction::Overwrite => Concept::ensure(conn, app_key, ids)?
                                     .iter()
                                     .map(|c| c.id)
-                                    .collect();
-                                current.into_iter().filter(|k| !gone.contains(k)).collect()
-                            }
-                        })
+                                    .collect(),
+                                PatchAction::Merge => {
+                                    let mut all = current;
+                                    for c in Concept::ensure(conn, app_key, ids)? {
+                                        if !all.contains(&c.id) {
+                                            all.push(c.id);
+                                        }
+                                    }
+                                    all
+                                }
+                                PatchAction::Remove => {
+                                    let gone: Vec<i64> = Concept::find_many(conn, app_key, ids)?
+                                        .iter()
+                                        .map(|c| c.id)
+                                        .collect();
+                                    current.into_iter().filter(|k| !gone.contains(k)).collect()
+                                }
+                            })
+                        }
+                    };
+                    if keys.as_ref().is_some_and(|k| k.len() > MAX_MODEL_CONCEPTS) {
+                        return Err(ApiError::invalid(format!(
+                            "A model learns at most {MAX_MODEL_CONCEPTS} concepts."
+                        )));
                     }
-                };
-                if keys.as_ref().is_some_and(|k| k.len() > MAX_MODEL_CONCEPTS) {
-                    return Err(ApiError::invalid(format!(
-                        "A model learns at most {MAX_MODEL_CONCEPTS} concepts."
-                    )));
+                    let after = MlModel::update(conn, model.key(), fields, keys.as_deref())?;
+                    let mut details = model_audit::changes(model, &after, concepts.as_deref());
+                    details["action"] = json!(action.as_str());
+                    model_audit::record(
+                        conn,
+                        &owner,
+                        &app,
+                        &after,
+                        &actor,
+                        EventKind::ModelUpdate,
+                        details,
+                    )?;
+                    out.push(after);
                 }
-                let after = MlModel::update(conn, model.key(), fields, keys.as_deref())?;
-                let mut details = model_audit::changes(model, &after, concepts.as_deref());
-                details["action"] = json!(action.as_str());
-                model_audit::record(
-                    conn,
-                    &owner,
-                    &app,
-                    &after,
-                    &actor,
-                    EventKind::ModelUpdate,
-                    details,
-                )?;
-                out.push(after);
-            }
-            Ok(out)
-        }))
+                Ok(out)
+            },
+        ))
     })
     .await??;
     let mut models = Vec::with_capacity(updated.len());
@@ -553,28 +558,31 @@ pub async fn delete(
     }
     let actor = crate::api::audit_actor(&req, &user);
     let versions = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<Vec<String>, ApiError, _>(|conn| {
-            let mut versions = Vec::new();
-            for ctx in &doomed {
-                let k = ctx.model.key();
-                versions.extend(
-                    ModelVersion::list(conn, k)?
-                        .into_iter()
-                        .map(|(v, _)| v.version_id),
-                );
-                MlModel::delete(conn, k)?;
-                model_audit::record(
-                    conn,
-                    &ctx.owner,
-                    &ctx.app,
-                    &ctx.model,
-                    &actor,
-                    EventKind::ModelDelete,
-                    json!({ "name": ctx.model.name }),
-                )?;
-            }
-            Ok(versions)
-        }))
+        Ok(crate::db::transaction::<Vec<String>, ApiError, _>(
+            conn,
+            |conn| {
+                let mut versions = Vec::new();
+                for ctx in &doomed {
+                    let k = ctx.model.key();
+                    versions.extend(
+                        ModelVersion::list(conn, k)?
+                            .into_iter()
+                            .map(|(v, _)| v.version_id),
+                    );
+                    MlModel::delete(conn, k)?;
+                    model_audit::record(
+                        conn,
+                        &ctx.owner,
+                        &ctx.app,
+                        &ctx.model,
+                        &actor,
+                        EventKind::ModelDelete,
+                        json!({ "name": ctx.model.name }),
+                    )?;
+                }
+                Ok(versions)
+            },
+        ))
     })
     .await??;
     for v in versions {

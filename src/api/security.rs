@@ -4,7 +4,6 @@
 //! `GET/POST/PATCH /v2/users/{U}/password_policies`, the organization's policy.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -211,7 +210,7 @@ pub async fn set_policies(
         if let Err((field, message)) = policy.validate() {
             return Ok(Err(format!("password_policies[0].{field}: {message}")));
         }
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             policy.save(conn, org_id, Some(by))?;
             audit::record(
                 conn,

@@ -6,7 +6,6 @@
 //! DELETE with `app_ids`). Every write is all or nothing and audited by the models.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -75,7 +74,9 @@ where
     F: FnOnce(&mut crate::db::DbConn) -> Result<T, TeamError> + Send + 'static,
 {
     crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction(|conn| f(conn).map_err(TxError::Team)))
+        Ok(crate::db::transaction(conn, |conn| {
+            f(conn).map_err(TxError::Team)
+        }))
     })
     .await?
     .map_err(|e| match e {

@@ -7,7 +7,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -65,7 +64,7 @@ pub async fn create(
     let actor = crate::api::audit_actor(&req, &user);
     let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let (version, concepts, starred) = crate::db::run(&state.pool, move |conn| {
-        let v = conn.transaction(|conn| {
+        let v = crate::db::transaction(conn, |conn| {
             let v = crate::content::training::enqueue(conn, key, Some(uid))?;
             model_audit::record(
                 conn,
@@ -172,7 +171,7 @@ pub async fn delete(
     let actor = crate::api::audit_actor(&req, &user);
     let (vid, ctx) = (v.clone(), ctx);
     crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction(|conn| {
+        Ok(crate::db::transaction(conn, |conn| {
             ModelVersion::delete(conn, key)?;
             model_audit::record(
                 conn,

@@ -153,7 +153,7 @@ pub async fn sign_in(
         .to_owned();
     let (uid, epoch, handle) = (user.id(), user.row.session_epoch, user.handle.clone());
     crate::db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             user_session::create(conn, uid, &hash, epoch, &ip, &agent)?;
             // Sign-ins of an organization's members go to its audit log.
             if let Some(m) = Membership::for_user(conn, uid)? {

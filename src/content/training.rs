@@ -416,7 +416,7 @@ pub fn run_job(
     }
     let outcome = train_version(conn, &model, workdir, progress)?;
     let key = version.key();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         match &outcome {
             Outcome::Lost => return Ok(()),
             _ if !Job::finish(conn, job.key(), worker)? => return Ok(()),

@@ -4,6 +4,9 @@
 
 pub mod schema;
 pub mod stamp;
+mod tx;
+
+pub use tx::transaction;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -161,7 +161,7 @@ impl App {
         fields: &AppFields,
         created_by: Option<UserId>,
     ) -> Result<App, AppWriteError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let t = now();
             let app = diesel::insert_into(apps::table)
                 .values((
@@ -238,7 +238,7 @@ impl App {
         labels: &[String],
         audit: impl FnOnce(&mut DbConn) -> QueryResult<()>,
     ) -> QueryResult<()> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             diesel::update(apps::table.find(id))
                 .set(apps::labels.eq(crate::models::labels::store(labels)))
                 .execute(conn)?;
@@ -248,7 +248,7 @@ impl App {
 
     /// Deletes the app (its pins cascade) and lowers the owner's app count.
     pub fn delete(conn: &mut DbConn, app: &App) -> QueryResult<()> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             diesel::delete(app_pins::table.filter(app_pins::app_id.eq(app.id))).execute(conn)?;
             // Its team grants go with it.
             diesel::delete(

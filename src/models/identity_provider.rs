@@ -170,7 +170,7 @@ impl IdentityProvider {
         by: Option<UserId>,
         new: &NewIdp,
     ) -> Result<IdentityProvider, CreateIdpError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let taken: bool = diesel::select(diesel::dsl::exists(
                 identity_providers::table
                     .filter(identity_providers::org_id.eq(org.0))
@@ -275,7 +275,7 @@ impl IdentityProvider {
     /// Enables or disables a provider; enabling disables the organization's others.
     /// Returns how many others were disabled.
     pub fn set_enabled(conn: &mut DbConn, idp: &IdentityProvider, on: bool) -> QueryResult<usize> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let others = if on {
                 disable_others(conn, OrgId(idp.org_id), idp.id)?
             } else {

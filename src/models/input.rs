@@ -216,7 +216,7 @@ impl Input {
         by: Option<UserId>,
         items: &[NewInput],
     ) -> Result<Vec<Input>, InputWriteError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let mut concept_ids: Vec<String> = items
                 .iter()
                 .flat_map(|i| i.concepts.iter().map(|(c, _)| c.clone()))
@@ -412,7 +412,7 @@ impl Input {
         concept: ConceptKey,
         value: f64,
     ) -> QueryResult<usize> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let keys = keys_of(conn, app, input_ids)?;
             diesel::delete(
                 input_concepts::table

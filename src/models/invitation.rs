@@ -234,7 +234,7 @@ pub fn create_many(
     new: &NewInvitations<'_>,
     actor: &AuditActor,
 ) -> Result<Vec<Created>, InviteError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         Org::lock(conn, new.org)?;
         let remaining = remaining_allowance(conn, new.org, new.hourly_limit)?;
         if (new.emails.len() as i64) > remaining {
@@ -381,7 +381,7 @@ pub fn resend(
     hourly_limit: i64,
     actor: &AuditActor,
 ) -> Result<Created, AdminChangeError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         Org::lock(conn, org)?;
         let inv = find_in_org(conn, org, public_id)?.ok_or(AdminChangeError::NotFound)?;
         if !inv.can_resend() {
@@ -423,7 +423,7 @@ pub fn cancel(
     public_id: &str,
     actor: &AuditActor,
 ) -> Result<Invitation, AdminChangeError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         Org::lock(conn, org)?;
         let inv = find_in_org(conn, org, public_id)?.ok_or(AdminChangeError::NotFound)?;
         if !inv.can_resend() {

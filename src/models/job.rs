@@ -212,7 +212,7 @@ impl Job {
     /// Returns the ids of the jobs that failed for good.
     pub fn recover_expired(conn: &mut DbConn) -> QueryResult<Vec<JobId>> {
         let t = now();
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let expired = jobs::table
                 .filter(jobs::status.eq(JobStatus::Running.as_str()))
                 .filter(jobs::locked_until.lt(t));

@@ -162,7 +162,7 @@ impl MlModel {
         concept_keys: &[i64],
         by: Option<UserId>,
     ) -> Result<MlModel, ModelWriteError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let t = now();
             let model = diesel::insert_into(ml_models::table)
                 .values((
@@ -209,7 +209,7 @@ impl MlModel {
         fields: &ModelFields,
         concept_keys: Option<&[i64]>,
     ) -> QueryResult<MlModel> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let model = diesel::update(ml_models::table.find(id.0))
                 .set((
                     ml_models::name.eq(&fields.name),
@@ -311,7 +311,7 @@ impl MlModel {
         id: ModelKey,
         starred: bool,
     ) -> QueryResult<()> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let changed = if starred {
                 match diesel::insert_into(model_stars::table)
                     .values((

@@ -130,7 +130,7 @@ impl Org {
         name: &str,
         billing_email: &str,
     ) -> Result<Org, CreateOrgError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             if Membership::for_user(conn, creator)?.is_some() {
                 return Err(CreateOrgError::AlreadyMember);
             }
@@ -243,7 +243,7 @@ impl Org {
 
     /// Deletes the organization with its apps and memberships, in one transaction.
     pub fn delete(conn: &mut DbConn, id: OrgId) -> QueryResult<()> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             // Foreign keys cascade from the account row, but delete explicitly so the
             // outcome does not depend on the backend's cascade settings.
             crate::models::team::delete_all(conn, id)?;
@@ -303,7 +303,7 @@ impl Membership {
         user: UserId,
         successor: Option<&str>,
     ) -> Result<(), LeaveError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             Org::lock(conn, org)?;
             let role: Option<String> = memberships::table
                 .filter(memberships::org_id.eq(org.0))
@@ -412,7 +412,7 @@ impl Membership {
         role: Role,
         actor: &AuditActor,
     ) -> Result<RoleChange, MemberChangeError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             Org::lock(conn, org)?;
             let (user_id, from) =
                 member_by_handle(conn, org, handle)?.ok_or(MemberChangeError::NotMember)?;
@@ -456,7 +456,7 @@ impl Membership {
         handle: &str,
         actor: &AuditActor,
     ) -> Result<UserId, MemberChangeError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             Org::lock(conn, org)?;
             let (user_id, role) =
                 member_by_handle(conn, org, handle)?.ok_or(MemberChangeError::NotMember)?;
@@ -505,7 +505,7 @@ impl Membership {
         successor: Option<&str>,
         actor: &AuditActor,
     ) -> Result<(), LeaveError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             Org::lock(conn, org)?;
             let successor = successor.map(str::trim).filter(|s| !s.is_empty());
             let before = match successor {

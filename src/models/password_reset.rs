@@ -23,7 +23,7 @@ pub fn issue(conn: &mut DbConn, user: UserId) -> QueryResult<(String, chrono::Na
     let token = random_id(40);
     let t = now();
     let expires = t + chrono::Duration::minutes(LIFETIME_MINUTES);
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::update(
             password_resets::table
                 .filter(password_resets::user_id.eq(user.0))

@@ -192,7 +192,7 @@ pub fn sign_in_verified(
     v: &Verified,
     ip: &str,
 ) -> Result<SsoOutcome, diesel::result::Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if !remember_assertion(conn, idp, &v.assertion_id, v.remember_until)? {
             return Ok(SsoOutcome::Replayed);
         }

@@ -38,7 +38,7 @@ pub fn locked_until(conn: &mut DbConn, key: &str) -> QueryResult<Option<NaiveDat
 
 /// Records a failure; returns the lock's end when this failure locked the key.
 pub fn record_failure(conn: &mut DbConn, key: &str) -> QueryResult<Option<NaiveDateTime>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         let row: Option<(i32, NaiveDateTime)> = signin_throttle::table
             .find(key)

@@ -215,7 +215,7 @@ pub fn create_audited(
     scopes: &[String],
     expires_at: Option<NaiveDateTime>,
 ) -> QueryResult<CreatedKey> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let created = ApiKey::create(conn, user, description, scopes, expires_at)?;
         record_event(
             conn,
@@ -236,7 +236,7 @@ pub fn revoke_audited(
     user: UserId,
     key_id: &str,
 ) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let key = api_keys::table
             .filter(api_keys::user_id.eq(user.0))
             .filter(api_keys::key_id.eq(key_id))

@@ -42,7 +42,7 @@ pub fn totp_for(conn: &mut DbConn, user: UserId) -> QueryResult<Option<Totp>> {
 /// Stores a new (unconfirmed) secret, replacing an unconfirmed one. Refused (false)
 /// when two-factor is already on.
 pub fn start_enrolment(conn: &mut DbConn, user: UserId, sealed: &str) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if totp_for(conn, user)?.is_some_and(|t| t.enabled()) {
             return Ok(false);
         }

@@ -97,7 +97,7 @@ pub fn validate_email(raw: &str) -> Result<String, String> {
 impl User {
     /// Creates the account row and the user row in one transaction.
     pub fn create(conn: &mut DbConn, new: NewUser<'_>) -> Result<User, CreateUserError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             if account::handle_taken(conn, new.handle)? {
                 return Err(CreateUserError::HandleTaken);
             }
@@ -183,7 +183,7 @@ impl User {
     /// new epoch. The caller has checked the password with
     /// `auth::password_policy::check`.
     pub fn set_password(conn: &mut DbConn, id: UserId, hash: &str) -> QueryResult<i64> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let t = now();
             let epoch = diesel::update(users::table.find(id.0))
                 .set((
@@ -207,7 +207,7 @@ impl User {
         name: &str,
         email: &str,
     ) -> QueryResult<bool> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             if let Some(other) = User::find_by_email(conn, email)? {
                 if other.row.id != id.0 {
                     return Ok(false);

@@ -170,7 +170,7 @@ impl ModelVersion {
         model: ModelKey,
         by: Option<UserId>,
     ) -> QueryResult<ModelVersion> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let version_id = random_id(32);
             let payload = serde_json::json!({ "version_id": version_id }).to_string();
             let job = Job::enqueue(conn, TRAIN_JOB, &payload)?;

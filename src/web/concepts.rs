@@ -253,8 +253,7 @@ pub async fn delete(
     let (owner, app) = load_app(&state, &viewer, &o, &a, Action::EditInputs).await?;
     let app_id = app.app_id();
     let (id, inputs, models) = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let concept = Concept::find(conn, app_id, &c)?.ok_or(AppError::NotFound)?;
             let inputs = Concept::input_counts(conn, &[concept.id])?
                 .get(&concept.id)

@@ -307,8 +307,7 @@ pub async fn selection(
     let app_id = app.app_id();
     let (op2, cid) = (op.clone(), concept_id.clone());
     let done = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        Ok(conn.transaction(|conn| match op2.as_str() {
+        Ok(crate::db::transaction(conn, |conn| match op2.as_str() {
             "delete" => Input::delete_many(conn, app_id, &ids).map(Some),
             "label" => {
                 let c = Concept::ensure(conn, app_id, std::slice::from_ref(&cid))?;
@@ -431,8 +430,7 @@ pub async fn label_one(
     };
     let (app_id, ids, cid) = (app.app_id(), vec![i.clone()], concept_id.clone());
     let n = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        Ok(conn.transaction(|conn| match value {
+        Ok(crate::db::transaction(conn, |conn| match value {
             Some(v) => {
                 let c = Concept::ensure(conn, app_id, std::slice::from_ref(&cid))?;
                 match c.first() {

@@ -237,8 +237,7 @@ pub async fn update(
     let actor = crate::web::members::audit_actor(&req, &user);
     let (owner, app, before) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        Ok(conn.transaction(|conn| {
+        Ok(crate::db::transaction(conn, |conn| {
             let keys: Vec<i64> = Concept::ensure(conn, app_id, &concepts)?
                 .iter()
                 .map(|c| c.id)
@@ -339,8 +338,7 @@ pub async fn set_visibility(
     let actor = crate::web::members::audit_actor(&req, &user);
     let (owner, app, before) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        Ok(conn.transaction(|conn| {
+        Ok(crate::db::transaction(conn, |conn| {
             let after = MlModel::set_visibility(conn, key, visibility)?;
             if after.visibility != before.visibility {
                 model_audit::record(
@@ -432,8 +430,7 @@ pub async fn train(
     let actor = crate::web::members::audit_actor(&req, &user);
     let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let version = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let v = crate::content::training::enqueue(conn, key, Some(user.id))?;
             model_audit::record(
                 conn,

@@ -230,9 +230,8 @@ pub async fn delete_version(
     let actor = crate::web::members::audit_actor(&req, &user);
     let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
         let version = ModelVersion::find(conn, key, &vid)?.ok_or(AppError::NotFound)?;
-        Ok(conn.transaction(|conn| {
+        Ok(crate::db::transaction(conn, |conn| {
             ModelVersion::delete(conn, version.key())?;
             crate::models::model_audit::record(
                 conn,

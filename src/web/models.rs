@@ -423,8 +423,7 @@ pub async fn create(
     let actor = crate::web::members::audit_actor(&req, &user);
     let (o2, a2) = (owner.clone(), app.clone());
     let result = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        let r = conn.transaction(|conn| {
+        let r = crate::db::transaction(conn, |conn| {
             let keys: Vec<i64> = Concept::ensure(conn, app_id, &concepts)?
                 .iter()
                 .map(|c| c.id)
@@ -527,14 +526,10 @@ pub async fn delete(
     let actor = crate::web::members::audit_actor(&req, &user);
     let (owner, app, model) = (ctx.owner.clone(), ctx.app.clone(), ctx.model.clone());
     let versions = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        // The versions (to evict from the model cache) are read before the
-        // transaction: on SQLite a transaction that reads first and then writes fails
-        // at once (SQLITE_BUSY, no busy wait) when another writer, such as a training
-        // job, committed in between. One created meanwhile is unreachable once the
-        // model is gone, and the cache is bounded.
-        let versions = ModelVersion::list(conn, key)?;
-        Ok(conn.transaction(|conn| {
+        // The versions (to evict from the model cache) are read inside the
+        // transaction, which holds the write lock from its start (db::transaction).
+        Ok(crate::db::transaction(conn, |conn| {
+            let versions = ModelVersion::list(conn, key)?;
             MlModel::delete(conn, key)?;
             model_audit::record(
                 conn,

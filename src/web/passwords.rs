@@ -448,8 +448,7 @@ pub async fn reset(
             return Ok(Err(Some((user.handle, rules, r))));
         }
         let hash = password::hash(&new).map_err(AppError::internal)?;
-        use diesel::Connection;
-        let done = conn.transaction(|conn| {
+        let done = crate::db::transaction(conn, |conn| {
             if !password_reset::consume(conn, id)? {
                 return Ok(false);
             }

@@ -264,8 +264,7 @@ pub async fn save_policy(
     let actor = audit_actor(&req, user);
     let (org_id, handle, by) = (org.id, org.handle.clone(), user.id);
     crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             policy.save(conn, org_id, Some(by))?;
             audit::record(
                 conn,

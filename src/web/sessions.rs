@@ -92,8 +92,7 @@ pub async fn revoke_others(
     let actor = crate::web::members::audit_actor(&req, &user);
     let uid = user.id;
     let ended = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        Ok(conn.transaction(|conn| {
+        Ok(crate::db::transaction(conn, |conn| {
             let n = user_session::delete_others(conn, uid, &keep)?;
             record(conn, &actor, uid, n, "others")?;
             Ok::<_, diesel::result::Error>(n)
@@ -122,8 +121,7 @@ pub async fn revoke_one(
     let actor = crate::web::members::audit_actor(&req, &user);
     let (uid, id) = (user.id, path.into_inner());
     let ended = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        Ok(conn.transaction(|conn| {
+        Ok(crate::db::transaction(conn, |conn| {
             let gone = user_session::delete_by_id(conn, uid, id)?;
             record(conn, &actor, uid, usize::from(gone), "one")?;
             Ok::<_, diesel::result::Error>(gone)

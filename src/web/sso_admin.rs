@@ -343,8 +343,7 @@ pub fn create_recorded(
     actor: &AuditActor,
     new: &NewIdp,
 ) -> Result<IdentityProvider, CreateIdpError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let idp = IdentityProvider::create(conn, org, Some(by), new)?;
         audit::record(
             conn,
@@ -365,8 +364,7 @@ pub fn change_recorded(
     actor: &AuditActor,
     change: IdpChange,
 ) -> diesel::QueryResult<usize> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (kind, others) = match change {
             IdpChange::Enable(on) => (
                 EventKind::IdentityProviderUpdate,
@@ -492,8 +490,7 @@ pub async fn set_require(
     let (actor, by) = actor_of(&req, &viewer)?;
     let (org_id, handle) = (org.id, org.handle.clone());
     let saved = crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction::<bool, diesel::result::Error, _>(|conn| {
+        crate::db::transaction::<bool, diesel::result::Error, _>(conn, |conn| {
             if on && IdentityProvider::enabled_for(conn, org_id)?.is_none() {
                 return Ok(false);
             }

@@ -410,8 +410,7 @@ pub async fn confirm(
         let Some(step) = totp::verify(&secret, &code, now().and_utc().timestamp()) else {
             return Ok(Some(false));
         };
-        use diesel::Connection;
-        let ok = conn.transaction(|conn| {
+        let ok = crate::db::transaction(conn, |conn| {
             if !two_factor::confirm(conn, uid, step, &hashes)? {
                 return Ok::<_, diesel::result::Error>(false);
             }
@@ -473,8 +472,7 @@ pub async fn disable(
             throttle::record_failure(conn, &k)?;
             return Ok(Err("Enter your password or a current code to turn two-factor off."));
         }
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             two_factor::disable(conn, uid)?;
             record_own(
                 conn,
@@ -532,8 +530,7 @@ pub async fn regenerate(
             throttle::record_failure(conn, &k)?;
             return Ok(Err("Enter your password to make new recovery codes."));
         }
-        use diesel::Connection;
-        let done = conn.transaction(|conn| {
+        let done = crate::db::transaction(conn, |conn| {
             if !two_factor::replace_recovery_codes(conn, uid, &hashes)? {
                 return Ok::<_, diesel::result::Error>(false);
             }

@@ -104,8 +104,7 @@ pub async fn save(
     let actor = audit_actor(&req, &user);
     let (org_id, handle, by) = (org.id, org.handle.clone(), user.id);
     crate::db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let saved = two_factor::save_policy(conn, org_id, required, grace, by)?;
             audit::record(
                 conn,

@@ -166,7 +166,7 @@ pub fn accept(
     user: UserId,
     actor: &AuditActor,
 ) -> Result<Accepted, AnswerError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let Some(row) = claim(conn, via, user, "accepted")? else {
             return Err(why_closed(conn, via, user)?);
         };
@@ -221,7 +221,7 @@ pub fn decline(
     user: UserId,
     actor: &AuditActor,
 ) -> Result<String, AnswerError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let Some(row) = claim(conn, via, user, "declined")? else {
             return Err(why_closed(conn, via, user)?);
         };

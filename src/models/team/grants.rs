@@ -55,7 +55,7 @@ impl Team {
         role: Option<TeamRole>,
         actor: &AuditActor,
     ) -> Result<App, TeamError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let app = App::find(
                 conn,
                 crate::models::AccountId(self.org_id),
@@ -113,7 +113,7 @@ impl Team {
         app_handle: &str,
         actor: &AuditActor,
     ) -> Result<(), TeamError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let app = App::find(
                 conn,
                 crate::models::AccountId(self.org_id),

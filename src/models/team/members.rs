@@ -115,7 +115,7 @@ impl Team {
         names: &[String],
         actor: &AuditActor,
     ) -> Result<Vec<String>, TeamError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let mut added = Vec::new();
             for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
                 let found: Option<(i64, String)> = memberships::table
@@ -169,7 +169,7 @@ impl Team {
         handle: &str,
         actor: &AuditActor,
     ) -> Result<(), TeamError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let uid: Option<i64> = team_members::table
                 .inner_join(accounts::table.on(accounts::id.eq(team_members::user_id)))
                 .filter(team_members::team_id.eq(self.id))

@@ -138,7 +138,7 @@ impl Team {
         default_role: TeamRole,
         actor: &AuditActor,
     ) -> Result<Team, TeamError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let t = now();
             let team = diesel::insert_into(teams::table)
                 .values((
@@ -249,7 +249,7 @@ impl Team {
         default_role: TeamRole,
         actor: &AuditActor,
     ) -> QueryResult<Team> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let updated = diesel::update(teams::table.find(team.id))
                 .set((
                     teams::name.eq(name),
@@ -280,7 +280,7 @@ impl Team {
         labels: &[String],
         actor: &AuditActor,
     ) -> QueryResult<Team> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let updated = diesel::update(teams::table.find(team.id))
                 .set((
                     teams::restricted_labels.eq(labels::store(labels)),
@@ -304,7 +304,7 @@ impl Team {
 
     /// Deletes the team with its memberships and grants.
     pub fn delete(conn: &mut DbConn, team: &Team, actor: &AuditActor) -> QueryResult<()> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             diesel::delete(team_members::table.filter(team_members::team_id.eq(team.id)))
                 .execute(conn)?;
             diesel::delete(team_apps::table.filter(team_apps::team_id.eq(team.id)))
