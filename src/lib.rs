@@ -95,9 +95,11 @@ fn session_middleware<S: SessionStore>(store: S, config: &Config) -> SessionMidd
         .build()
 }
 
-/// Blocking threads per worker: the worker's share of the database pool, at least 2.
-fn blocking_threads(pool_size: u32, workers: usize) -> usize {
-    (pool_size as usize / workers.max(1)).max(2)
+/// Blocking threads per worker, for the CPU work that is not the database's
+/// (decoding and thumbnailing uploaded images): the worker's share of the cores.
+fn blocking_threads(workers: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / workers.max(1)).max(1)
 }
 
 fn run_with<S, F>(
@@ -111,7 +113,7 @@ where
     F: Fn() -> S + Clone + Send + 'static,
 {
     let config = state.config.clone();
-    let blocking = blocking_threads(config.db_pool_size, workers);
+    let blocking = blocking_threads(workers);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -123,10 +125,8 @@ where
             .configure(routes::configure)
     })
     .workers(workers)
-    // Each worker's blocking pool (where every database call runs) holds no more
-    // threads than its share of the connection pool: more would only wait on the
-    // pool's lock, and at 64 concurrent requests the hand-offs cost more than the
-    // queries (see docs/PERFORMANCE.md).
+    // Database work runs on the pool's own threads (db::run), one per connection;
+    // each worker's blocking pool only decodes uploads, a core's worth at most.
     .worker_max_blocking_threads(blocking)
     .listen(listener)?
     .run();

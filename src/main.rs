@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use atrium::config::{Config, Overrides};
 
 /// mimalloc instead of glibc malloc: a busy page allocates many small strings on
-/// two async workers and the blocking pool, where glibc's arenas cost ~13 % of the
+/// two async workers and the database threads, where glibc's arenas cost ~13 % of the
 /// CPU in a profile of My Apps under load (see docs/PERFORMANCE.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

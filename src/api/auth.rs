@@ -85,7 +85,7 @@ fn secret_from(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 /// The secret of `Authorization: Key <secret>`, read without the database. A
-/// handler that does all its database work in one trip to the blocking pool takes
+/// handler that does all its database work in one trip to the database threads takes
 /// this instead of [`ApiUser`] and calls [`ApiUser::load`] inside that trip.
 pub struct ApiKeySecret(String);
 

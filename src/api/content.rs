@@ -212,7 +212,7 @@ pub async fn load_model(
     model_id: &str,
     action: Action,
 ) -> Result<ModelCtx, ApiError> {
-    // One trip to the blocking pool for the owner, the app and the model.
+    // One trip to the database threads for the owner, the app and the model.
     let (user, r, m) = (user.clone(), r.clone(), model_id.to_owned());
     crate::db::run(&state.pool, move |conn| {
         Ok(load_model_in(conn, &user, &r, &m, action))

@@ -261,7 +261,7 @@ fn refused_input(i: usize, e: PredictError) -> ApiError {
 /// concepts best first. Any refused input refuses the request, naming it.
 ///
 /// The hottest endpoint: the key, the model, the version and the concept names
-/// are read in one trip to the blocking pool, which then classifies on the same
+/// are read in one trip to the database threads, which then classifies on the same
 /// thread once the connection is returned.
 pub async fn outputs(
     req: HttpRequest,

@@ -1,5 +1,5 @@
 //! Password hashing with argon2id (19 MiB, t=2, p=1: OWASP's minimum), and the
-//! basic length rules every password meets. Callers run these on the blocking pool.
+//! basic length rules every password meets. Callers run these on the database threads (`db::run`).
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};

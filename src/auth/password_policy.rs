@@ -225,7 +225,7 @@ impl Checked {
 }
 
 /// Checks a new password against every rule that applies to `who`, the reuse
-/// rule included (argon2 work: run it on the blocking pool, as `db::run` does).
+/// rule included (argon2 work: run it on the database threads, as `db::run` does).
 pub fn check(conn: &mut DbConn, who: &Who, pw: &str) -> diesel::QueryResult<Checked> {
     let policy = PasswordPolicy::for_optional_org(conn, who.org)?;
     let mut violations = violations_without_reuse(&policy, who, pw);

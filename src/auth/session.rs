@@ -254,7 +254,7 @@ pub fn team_access(
 /// What the session says, read without the database: the first half of the
 /// [`Viewer`] extractor. The busiest handlers take a `Visit` and load the viewer
 /// inside their own trip to the database ([`with_viewer`]): one hand-off to the
-/// blocking pool per request instead of two.
+/// database threads per request instead of two.
 pub struct Visit {
     session: Session,
     csrf: String,

@@ -14,7 +14,7 @@ use crate::models::ml_model::MlModel;
 use crate::models::version::ModelVersion;
 use crate::state::AppState;
 
-/// What to classify (owned, so that it can move to the blocking pool).
+/// What to classify (owned, so that it can move to a database thread).
 #[derive(Debug, Clone)]
 pub enum OwnedSample {
     Text(String),
@@ -178,7 +178,7 @@ impl Predictor {
 }
 
 /// Predicts with `model` (the version `version_id`, or the latest trained one):
-/// one trip to the blocking pool, the database's part then the classification.
+/// one trip to the database threads, the database's part then the classification.
 pub async fn predict(
     state: &AppState,
     model: &MlModel,

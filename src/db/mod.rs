@@ -2,6 +2,7 @@
 //! pool, the embedded migrations, and the one helper that runs database work off
 //! the async workers.
 
+mod exec;
 pub mod schema;
 pub mod stamp;
 mod tx;
@@ -168,8 +169,21 @@ impl ManageConnection for Manager {
     }
 }
 
-/// The shared pool.
-pub type Pool = r2d2::Pool<Manager>;
+/// The shared pool: its connections, and the threads that use them (one per
+/// connection, fed by one queue; see [`exec`]). It derefs to the r2d2 pool.
+#[derive(Clone)]
+pub struct Pool {
+    connections: r2d2::Pool<Manager>,
+    threads: Arc<exec::Executor>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.connections
+    }
+}
 
 /// Opens the pool (creating the SQLite file's folder if needed) and runs pending migrations.
 pub fn connect(url: &str, max_size: u32, queries: Arc<AtomicU64>) -> Result<Pool, String> {
@@ -188,7 +202,7 @@ pub fn connect(url: &str, max_size: u32, queries: Arc<AtomicU64>) -> Result<Pool
         .map_err(|e| format!("cannot connect to the database ({}): {e}", redact_url(url)))?;
     migrate(&mut first)?;
     drop(first);
-    r2d2::Pool::builder()
+    let connections = r2d2::Pool::builder()
         .max_size(max_size)
         // Connections are opened as load needs them (one is kept ready) rather than
         // all at start, so idle instances do not hold a server's connection slots.
@@ -199,7 +213,13 @@ pub fn connect(url: &str, max_size: u32, queries: Arc<AtomicU64>) -> Result<Pool
         // this process and cannot go stale, so it is not.
         .test_on_check_out(backend == Backend::Postgres)
         .build(manager)
-        .map_err(|e| format!("cannot open the database pool: {e}"))
+        .map_err(|e| format!("cannot open the database pool: {e}"))?;
+    let threads = exec::Executor::new(max_size as usize)
+        .map_err(|e| format!("cannot start the database threads: {e}"))?;
+    Ok(Pool {
+        connections,
+        threads: Arc::new(threads),
+    })
 }
 
 /// One connection outside the pool (for operator commands).
@@ -236,45 +256,47 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool: every diesel
-/// call (and argon2) goes through here, never on an async worker.
+/// Runs `f` with a pooled connection on a database thread: every diesel call
+/// (and argon2) goes through here, never on an async worker.
 pub async fn run<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool
-            .get()
-            .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+    let connections = pool.connections.clone();
+    pool.threads
+        .run(move || {
+            let mut conn = connections
+                .get()
+                .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))?
 }
 
-/// Like [`run`], then `then` on the same blocking thread once the connection is
-/// back in the pool: for work that follows the database's (a prediction) without
-/// a second hand-off to another thread and without holding a connection.
+/// Like [`run`], then `then` on the same thread once the connection is back in
+/// the pool: for work that follows the database's (a prediction) without a
+/// second hand-off to another thread and without holding a connection.
 pub async fn run_then<F, G, T, U>(pool: &Pool, f: F, then: G) -> Result<U, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     G: FnOnce(T) -> Result<U, AppError> + Send + 'static,
     U: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let read = {
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
-            f(&mut conn)?
-        };
-        then(read)
-    })
-    .await
-    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+    let connections = pool.connections.clone();
+    pool.threads
+        .run(move || {
+            let read = {
+                let mut conn = connections
+                    .get()
+                    .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
+                f(&mut conn)?
+            };
+            then(read)
+        })
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))?
 }
 
 /// True when the error is a unique-constraint violation (on either backend).

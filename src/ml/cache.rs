@@ -15,7 +15,7 @@ struct Inner {
 }
 
 /// The cache (shared by every worker through the app state; a clone shares the
-/// same models, so that a task on the blocking pool can take one along).
+/// same models, so that a task on a database thread can take one along).
 #[derive(Clone)]
 pub struct ModelCache {
     capacity: usize,

@@ -258,13 +258,38 @@ mod tests {
     #[test]
     fn normalize_matches_the_reference_on_mixed_texts() {
         let mut pieces: Vec<String> = [
-            "Hello", "WORLD", "2024", " ", ", ", "!", "\n", "\t", "Ünïcödé", "STRASSE",
-            "İstanbul", "ǅemal", "ΣΊΣΥΦΟΣ", "日本語", "_", "-", "__label__1", "a1b2",
-            "\u{0}", "😀", "Ⅻ", "٣", "ß",
+            "Hello",
+            "WORLD",
+            "2024",
+            " ",
+            ", ",
+            "!",
+            "\n",
+            "\t",
+            "Ünïcödé",
+            "STRASSE",
+            "İstanbul",
+            "ǅemal",
+            "ΣΊΣΥΦΟΣ",
+            "日本語",
+            "_",
+            "-",
+            "__label__1",
+            "a1b2",
+            "\u{0}",
+            "😀",
+            "Ⅻ",
+            "٣",
+            "ß",
         ]
         .map(str::to_owned)
         .to_vec();
-        pieces.extend(["x".repeat(40), "y".repeat(41), "é".repeat(40), "é".repeat(41)]);
+        pieces.extend([
+            "x".repeat(40),
+            "y".repeat(41),
+            "é".repeat(40),
+            "é".repeat(41),
+        ]);
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         for _ in 0..3000 {
             let mut text = String::new();

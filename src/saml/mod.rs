@@ -7,7 +7,7 @@
 //! metadata, reading an identity provider's metadata or certificate, building
 //! the AuthnRequest, and verifying a response ([`verify`]). samael's values and
 //! errors are not `Send`: everything here is synchronous and is called from
-//! inside `db::run` (the blocking pool), never held across an `.await`.
+//! inside `db::run` (on a database thread), never held across an `.await`.
 
 pub mod verify;
 
