@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod metrics;
 pub mod picture;
+pub mod resample;
 pub mod split;
 pub mod text;
 pub mod visual;

@@ -23,9 +23,71 @@ pub const ALPHA: f64 = 1.0;
 /// L-BFGS iterations at most.
 pub const MAX_ITERATIONS: u64 = 200;
 
+/// The side of the square picture every feature is computed from.
+const BASE_SIDE: u32 = 64;
+
 /// The feature vector of an image (values in 0..1).
+///
+/// 8-bit sRGB images (all that PNG, JPEG and WebP uploads decode to, in
+/// practice) take [`crate::ml::resample`]'s copies of the resamplers; any other
+/// pixel type or colour space takes the `image` crate's. Both give the same bytes.
 pub fn features(img: &DynamicImage) -> Vec<f32> {
-    let rgb = flatten_on_white(&img.thumbnail_exact(64, 64));
+    use crate::ml::resample::thumbnail;
+    if img.color_space() != image::metadata::Cicp::SRGB {
+        return features_generic(img);
+    }
+    let (w, h, side) = (img.width(), img.height(), BASE_SIDE);
+    let rgb: Vec<u8> = match img {
+        DynamicImage::ImageRgb8(b) => thumbnail::<3>(b.as_raw(), w, h, side, side),
+        DynamicImage::ImageLuma8(b) => thumbnail::<1>(b.as_raw(), w, h, side, side)
+            .into_iter()
+            .flat_map(|l| [l; 3])
+            .collect(),
+        DynamicImage::ImageRgba8(b) => thumbnail::<4>(b.as_raw(), w, h, side, side)
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]].map(|c| on_white(c, p[3])))
+            .collect(),
+        DynamicImage::ImageLumaA8(b) => thumbnail::<2>(b.as_raw(), w, h, side, side)
+            .chunks_exact(2)
+            .flat_map(|p| [on_white(p[0], p[1]); 3])
+            .collect(),
+        _ => return features_generic(img),
+    };
+    features_of_base(&rgb)
+}
+
+/// A channel blended over white, as [`flatten_on_white`] does.
+fn on_white(c: u8, a: u8) -> u8 {
+    let a = u16::from(a);
+    ((u16::from(c) * a + 255 * (255 - a)) / 255) as u8
+}
+
+/// The features of the 64×64 RGB picture (row by row, 3 bytes a pixel).
+fn features_of_base(rgb: &[u8]) -> Vec<f32> {
+    use crate::ml::resample::resize_triangle;
+    let mut hist = [[0_u32; BINS]; 3];
+    for p in rgb.chunks_exact(3) {
+        for (c, &v) in p.iter().enumerate() {
+            hist[c][usize::from(v) * BINS / 256] += 1;
+        }
+    }
+    let total = (rgb.len() / 3).max(1) as f32;
+    let mut out = Vec::with_capacity(FEATURES);
+    let side = BASE_SIDE;
+    let grey = resize_triangle::<3>(rgb, side, side, GREY_SIDE, GREY_SIDE);
+    let grey = image::RgbImage::from_raw(GREY_SIDE, GREY_SIDE, grey)
+        .map(|g| DynamicImage::ImageRgb8(g).to_luma8())
+        .expect("the resized picture has GREY_SIDE² pixels");
+    out.extend(grey.pixels().map(|p| f32::from(p.0[0]) / 255.0));
+    let colour = resize_triangle::<3>(rgb, side, side, COLOUR_SIDE, COLOUR_SIDE);
+    out.extend(colour.iter().map(|&c| f32::from(c) / 255.0));
+    out.extend(hist.iter().flatten().map(|&n| n as f32 / total));
+    out
+}
+
+/// The features through the `image` crate's own resamplers, for any image.
+pub(crate) fn features_generic(img: &DynamicImage) -> Vec<f32> {
+    let rgb = flatten_on_white(&img.thumbnail_exact(BASE_SIDE, BASE_SIDE));
     let mut hist = [[0_u32; BINS]; 3];
     for p in rgb.pixels() {
         for (c, &v) in p.0.iter().enumerate() {
