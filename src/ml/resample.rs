@@ -17,19 +17,27 @@ pub fn thumbnail<const N: usize>(src: &[u8], width: u32, height: u32, nw: u32, n
         let at = (y as usize * width as usize + x as usize) * N;
         &src[at..at + N]
     };
-    let x_ratio = width as f32 / nw as f32;
-    let y_ratio = height as f32 / nh as f32;
-    for outy in 0..nh {
-        let bottomf = outy as f32 * y_ratio;
-        let topf = bottomf + y_ratio;
-        let bottom = (bottomf.ceil() as u32).clamp(0, height - 1);
-        let top = (topf.ceil() as u32).clamp(bottom, height);
-        for outx in 0..nw {
-            let leftf = outx as f32 * x_ratio;
-            let rightf = leftf + x_ratio;
-            let left = (leftf.ceil() as u32).clamp(0, width - 1);
-            let right = (rightf.ceil() as u32).clamp(left, width);
-            let at = (outy as usize * nw as usize + outx as usize) * N;
+    // What each output column and row reads (the same for every row and column,
+    // so computed once: `ceil` and `fract` are library calls here).
+    // Each: the mean of the window's two fractional ends, and its whole pixels.
+    let span = |len: u32, new_len: u32| -> Vec<(f32, u32, u32)> {
+        let ratio = len as f32 / new_len as f32;
+        (0..new_len)
+            .map(|out| {
+                let lowf = out as f32 * ratio;
+                let highf = lowf + ratio;
+                let low = (lowf.ceil() as u32).clamp(0, len - 1);
+                let high = (highf.ceil() as u32).clamp(low, len);
+                // (IEEE addition is commutative: the crate's `top + bottom` and
+                // `left + right` orders give the same sum.)
+                ((lowf.fract() + highf.fract()) / 2., low, high)
+            })
+            .collect()
+    };
+    let columns = span(width, nw);
+    for (outy, &(frac_v, bottom, top)) in span(height, nh).iter().enumerate() {
+        for (outx, &(frac_h, left, right)) in columns.iter().enumerate() {
+            let at = (outy * nw as usize + outx) * N;
             let dst = &mut out[at..at + N];
             if bottom != top && left != right {
                 // A block of whole pixels: the rounded integer mean.
@@ -48,7 +56,7 @@ pub fn thumbnail<const N: usize>(src: &[u8], width: u32, height: u32, nw: u32, n
                 }
             } else if bottom != top {
                 // Whole pixels down, a fraction across.
-                let fract = (leftf.fract() + rightf.fract()) / 2.;
+                let fract = frac_h;
                 let x = right - 1;
                 let (mut sum_left, mut sum_right) = ([0_u32; N], [0_u32; N]);
                 for y in bottom..top {
@@ -65,7 +73,7 @@ pub fn thumbnail<const N: usize>(src: &[u8], width: u32, height: u32, nw: u32, n
                 }
             } else if left != right {
                 // Whole pixels across, a fraction down.
-                let fract = (topf.fract() + bottomf.fract()) / 2.;
+                let fract = frac_v;
                 let y = top - 1;
                 let (mut sum_bot, mut sum_top) = ([0_u32; N], [0_u32; N]);
                 for x in left..right {
@@ -81,8 +89,6 @@ pub fn thumbnail<const N: usize>(src: &[u8], width: u32, height: u32, nw: u32, n
                 }
             } else {
                 // Inside one pixel both ways: the four around, weighted.
-                let frac_v = (topf.fract() + bottomf.fract()) / 2.;
-                let frac_h = (leftf.fract() + rightf.fract()) / 2.;
                 let (x, y) = (right - 1, top - 1);
                 let fact_tr = frac_v * frac_h;
                 let fact_tl = frac_v * (1. - frac_h);
@@ -146,39 +152,51 @@ pub fn resize_triangle<const N: usize>(
         return src.to_vec();
     }
     let (w, nwu) = (width as usize, nw as usize);
-    // Vertical pass: width × nh, in f32.
-    let mut tmp = vec![0.0_f32; w * nh as usize * N];
-    for (outy, (top, ws)) in triangle_weights(height, nh).into_iter().enumerate() {
-        for x in 0..w {
-            let mut t = [0.0_f32; N];
-            for (i, &wt) in ws.iter().enumerate() {
-                let at = ((top as usize + i) * w + x) * N;
-                for c in 0..N {
-                    t[c] += f32::from(src[at + c]) * wt;
-                }
+    let row_len = w * N;
+    // Vertical pass: width × nh, in f32. Each sum adds the taps in the crate's
+    // order (only the loops are turned, so that rows are read whole).
+    let mut tmp = vec![0.0_f32; row_len * nh as usize];
+    for (acc, (top, ws)) in tmp
+        .chunks_exact_mut(row_len)
+        .zip(triangle_weights(height, nh))
+    {
+        for (i, &wt) in ws.iter().enumerate() {
+            let row = &src[(top as usize + i) * row_len..][..row_len];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += f32::from(v) * wt;
             }
-            let at = (outy * w + x) * N;
-            tmp[at..at + N].copy_from_slice(&t);
         }
     }
     // Horizontal pass: nw × nh, rounded.
+    let columns = triangle_weights(width, nw);
     let mut out = vec![0_u8; nwu * nh as usize * N];
-    for (outx, (left, ws)) in triangle_weights(width, nw).into_iter().enumerate() {
-        for y in 0..nh as usize {
+    for (row, out_row) in tmp.chunks_exact(row_len).zip(out.chunks_exact_mut(nwu * N)) {
+        for ((left, ws), dst) in columns.iter().zip(out_row.chunks_exact_mut(N)) {
             let mut t = [0.0_f32; N];
             for (i, &wt) in ws.iter().enumerate() {
-                let at = (y * w + left as usize + i) * N;
-                for c in 0..N {
-                    t[c] += tmp[at + c] * wt;
+                let p = &row[(*left as usize + i) * N..][..N];
+                for (a, &v) in t.iter_mut().zip(p) {
+                    *a += v * wt;
                 }
             }
-            let at = (y * nwu + outx) * N;
-            for c in 0..N {
-                out[at + c] = t[c].clamp(0.0, 255.0).round() as u8;
+            for (d, v) in dst.iter_mut().zip(t) {
+                *d = round_to_u8(v);
             }
         }
     }
     out
+}
+
+/// `v.clamp(0, 255).round() as u8` without the library call: for 0 ≤ v ≤ 255,
+/// `v - trunc(v)` is exact, and `round` goes up from one half.
+fn round_to_u8(v: f32) -> u8 {
+    let v = v.clamp(0.0, 255.0);
+    let whole = v as u8;
+    if v - f32::from(whole) >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    }
 }
 
 #[cfg(test)]
@@ -230,6 +248,27 @@ mod tests {
             ),
             2 => DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, pixels(rng, n * 3)).unwrap()),
             _ => DynamicImage::ImageRgba8(RgbaImage::from_raw(w, h, pixels(rng, n * 4)).unwrap()),
+        }
+    }
+
+    #[test]
+    fn rounding_matches_the_library_round() {
+        let reference = |v: f32| v.clamp(0.0, 255.0).round() as u8;
+        let mut rng = Rng(7);
+        let mut values: Vec<f32> = (0..200_000)
+            .map(|_| (rng.below(2_700_000) as f32 / 10_000.0) - 5.0)
+            .collect();
+        for k in -2..=257 {
+            let half = k as f32 + 0.5;
+            values.extend([
+                f32::from_bits(half.to_bits() - 1),
+                half,
+                f32::from_bits(half.to_bits() + 1),
+                k as f32,
+            ]);
+        }
+        for v in values {
+            assert_eq!(round_to_u8(v), reference(v), "{v:e}");
         }
     }
 
