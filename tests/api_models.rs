@@ -323,6 +323,28 @@ fn train_through_versions_and_predict_through_outputs() {
         { "id": "q2", "data": { "text": { "raw": "The coach praised the goalkeeper" } } } ] }),
     );
     assert_eq!(many.json["outputs"][0]["input"]["id"], "q1");
+    // Each output echoes its input and names the model, the version and the
+    // concepts with their scores, best first.
+    let second = &many.json["outputs"][1];
+    assert_eq!(
+        second["input"]["data"]["text"]["raw"],
+        "The coach praised the goalkeeper"
+    );
+    assert_eq!(second["status"]["code"], 10000);
+    assert_eq!(second["model"]["id"], "topics");
+    assert_eq!(second["model"]["model_type_id"], "text-classifier");
+    assert_eq!(second["model"]["model_version"]["id"], v.as_str());
+    let scores: Vec<f64> = second["data"]["concepts"]
+        .as_array()
+        .expect("concepts")
+        .iter()
+        .map(|c| c["value"].as_f64().expect("a score"))
+        .collect();
+    assert!(
+        scores.len() >= 2 && scores.windows(2).all(|w| w[0] >= w[1]),
+        "{scores:?}"
+    );
+    assert!(second["data"]["concepts"][0]["name"].is_string());
     assert_eq!(
         many.json["outputs"][1]["data"]["concepts"][0]["id"],
         "sports"

@@ -16,7 +16,7 @@ use crate::api::content::{
     UserAppId,
 };
 use crate::api::inputs::{sample_of, InputIn};
-use crate::api::status::{code, ok, ApiError};
+use crate::api::status::{code, ok, ok_typed, ApiError};
 use crate::api::{parse_body, shorten, timestamp, Params};
 use crate::auth::policy::Action;
 use crate::content::predict::{check_sample, OwnedSample, PredictFailure, Predictor};
@@ -304,34 +304,116 @@ pub async fn outputs(
     )
     .await?;
     let (ctx, ask, version_id, scored) = found?;
-    let mut outputs = Vec::with_capacity(scored.len());
-    for ((concepts, sample), input) in scored.into_iter().zip(&ask.samples).zip(&ask.inputs) {
-        let echo = match sample {
-            OwnedSample::Text(t) => json!({ "text": { "raw": t } }),
-            OwnedSample::Image(_) => json!({ "image": {} }),
-        };
-        let concepts: Vec<Value> = concepts
-            .iter()
-            .map(|c| json!({ "id": c.concept_id, "name": c.name, "value": c.score, "app_id": ctx.app.handle }))
-            .collect();
-        outputs.push(json!({
-            "id": random_id(32),
-            "status": { "code": code::SUCCESS, "description": "Ok" },
-            "created_at": timestamp(&crate::models::now()),
-            "model": {
-                "id": ctx.model.model_id,
-                "name": ctx.model.name,
-                "app_id": ctx.app.handle,
-                "user_id": ctx.owner.handle,
-                "model_type_id": ctx.model.model_type().id(),
-                "model_version": { "id": version_id },
+    let created_at = timestamp(&crate::models::now());
+    let model = ModelOut {
+        id: &ctx.model.model_id,
+        name: &ctx.model.name,
+        app_id: &ctx.app.handle,
+        user_id: &ctx.owner.handle,
+        model_type_id: ctx.model.model_type().id(),
+        model_version: IdOut { id: &version_id },
+    };
+    let outputs: Vec<OutputOut<'_>> = scored
+        .iter()
+        .zip(&ask.samples)
+        .zip(&ask.inputs)
+        .map(|((concepts, sample), input)| OutputOut {
+            id: random_id(32),
+            status: OutputStatus {
+                code: code::SUCCESS,
+                description: "Ok",
             },
-            "input": {
-                "id": input.id.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| random_id(32)),
-                "data": echo,
+            created_at: &created_at,
+            model: &model,
+            input: EchoInput {
+                id: input
+                    .id
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| random_id(32)),
+                data: match sample {
+                    OwnedSample::Text(t) => EchoData::Text { raw: t },
+                    OwnedSample::Image(_) => EchoData::Image {},
+                },
             },
-            "data": { "concepts": concepts },
-        }));
-    }
-    Ok(ok(json!({ "outputs": outputs })))
+            data: OutputData {
+                concepts: concepts
+                    .iter()
+                    .map(|c| ConceptOut {
+                        id: &c.concept_id,
+                        name: &c.name,
+                        value: c.score,
+                        app_id: &ctx.app.handle,
+                    })
+                    .collect(),
+            },
+        })
+        .collect();
+    Ok(ok_typed(&OutputsOut { outputs }))
+}
+
+// The prediction response, written straight from the request's data (typed
+// rather than a `serde_json::Value` tree: it is the busiest response there is).
+
+#[derive(serde::Serialize)]
+struct OutputsOut<'a> {
+    outputs: Vec<OutputOut<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct OutputOut<'a> {
+    id: String,
+    status: OutputStatus,
+    created_at: &'a str,
+    model: &'a ModelOut<'a>,
+    input: EchoInput<'a>,
+    data: OutputData<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct OutputStatus {
+    code: u32,
+    description: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct ModelOut<'a> {
+    id: &'a str,
+    name: &'a str,
+    app_id: &'a str,
+    user_id: &'a str,
+    model_type_id: &'static str,
+    model_version: IdOut<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct IdOut<'a> {
+    id: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct EchoInput<'a> {
+    id: String,
+    data: EchoData<'a>,
+}
+
+/// The input as it was sent: `{"text": {"raw": ...}}` or `{"image": {}}`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum EchoData<'a> {
+    Text { raw: &'a str },
+    Image {},
+}
+
+#[derive(serde::Serialize)]
+struct OutputData<'a> {
+    concepts: Vec<ConceptOut<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct ConceptOut<'a> {
+    id: &'a str,
+    name: &'a str,
+    value: f32,
+    app_id: &'a str,
 }
