@@ -345,6 +345,19 @@ fn train_through_versions_and_predict_through_outputs() {
         "{scores:?}"
     );
     assert!(second["data"]["concepts"][0]["name"].is_string());
+    // A second training: its version answers; once deleted, the first again.
+    let (v2, again) = train(&api, A, "topics");
+    assert_eq!(again["status"]["code"], 21100, "{again}");
+    let latest = |api: &_| {
+        predict(api, &out, "the goal").json["outputs"][0]["model"]["model_version"]["id"].clone()
+    };
+    assert_eq!(latest(&api), v2.as_str());
+    assert_eq!(
+        api.delete(&format!("{A}/models/topics/versions/{v2}"))
+            .code(),
+        10000
+    );
+    assert_eq!(latest(&api), v.as_str());
     assert_eq!(
         many.json["outputs"][1]["data"]["concepts"][0]["id"],
         "sports"

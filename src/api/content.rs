@@ -17,6 +17,7 @@ use crate::db::DbConn;
 use crate::models::account::Owner;
 use crate::models::app::{App, Visibility};
 use crate::models::ml_model::MlModel;
+use crate::models::model_lookup::LatestTrained;
 use crate::state::AppState;
 
 /// Items per page when the request does not say.
@@ -228,8 +229,38 @@ pub fn load_model_in(
     model_id: &str,
     action: Action,
 ) -> Result<ModelCtx, ApiError> {
-    let found = crate::models::model_lookup::find_model(conn, &r.user, &r.app, model_id)?
-        .map(|(owner, app, model)| (AppCtx { owner, app }, model));
+    let found = crate::models::model_lookup::find_model(conn, &r.user, &r.app, model_id)?;
+    authorize_model(user, r, model_id, action, found)
+}
+
+/// [`load_model_in`] for a prediction that names no version: the model with its
+/// latest trained version, in one statement.
+pub fn load_model_and_latest_in(
+    conn: &mut DbConn,
+    user: &ApiUser,
+    r: &AppRef,
+    model_id: &str,
+    action: Action,
+) -> Result<(ModelCtx, Option<LatestTrained>), ApiError> {
+    let found =
+        crate::models::model_lookup::find_model_and_latest(conn, &r.user, &r.app, model_id)?;
+    let (found, latest) = match found {
+        Some((owner, app, model, latest)) => (Some((owner, app, model)), latest),
+        None => (None, None),
+    };
+    Ok((authorize_model(user, r, model_id, action, found)?, latest))
+}
+
+/// The found owner, app and model, if `user` may do `action` on the model; the
+/// refusals tell nothing the user may not know.
+fn authorize_model(
+    user: &ApiUser,
+    r: &AppRef,
+    model_id: &str,
+    action: Action,
+    found: Option<(Owner, App, Option<MlModel>)>,
+) -> Result<ModelCtx, ApiError> {
+    let found = found.map(|(owner, app, model)| (AppCtx { owner, app }, model));
     let (ctx, model) = found.ok_or_else(|| app_gone(r))?;
     let Some(model) = model else {
         // Whoever cannot read the app learns nothing, not even that a model is missing.

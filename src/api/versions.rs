@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use crate::api::auth::{ApiKeySecret, ApiUser};
 use crate::api::content::{
-    load_model, load_model_in, model_json, page_params, version_json, AppRef, ModelExtras,
-    UserAppId,
+    load_model, load_model_and_latest_in, load_model_in, model_json, page_params, version_json,
+    AppRef, ModelExtras, UserAppId,
 };
 use crate::api::inputs::{sample_of, InputIn};
 use crate::api::status::{code, ok, ok_typed, ApiError};
@@ -281,12 +281,24 @@ pub async fn outputs(
                 let user = key.load(conn, &teams)?;
                 let ask = ask?;
                 let r = ask.app.clone().resolved(&user);
-                let ctx = load_model_in(conn, &user, &r, &model_id, Action::Predict)?;
+                // Without a version named, the model's latest trained version comes
+                // with the model, in the same statement.
+                let (ctx, latest) = match version_id {
+                    Some(_) => (
+                        load_model_in(conn, &user, &r, &model_id, Action::Predict)?,
+                        None,
+                    ),
+                    None => load_model_and_latest_in(conn, &user, &r, &model_id, Action::Predict)?,
+                };
                 for (i, sample) in ask.samples.iter().enumerate() {
                     check_sample(&ctx.model, sample).map_err(|e| refused_input(i, e))?;
                 }
-                let predictor = Predictor::load(conn, &cache, &ctx.model, version_id.as_deref())
-                    .map_err(refusal)?;
+                let predictor = match (&version_id, latest) {
+                    (Some(v), _) => Predictor::load(conn, &cache, &ctx.model, Some(v)),
+                    (None, Some(latest)) => Predictor::of_trained(conn, &cache, &ctx.model, latest),
+                    (None, None) => Err(PredictFailure::Untrained),
+                }
+                .map_err(refusal)?;
                 Ok((ctx, ask, predictor))
             })())
         },

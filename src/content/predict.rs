@@ -11,7 +11,9 @@ use crate::error::AppError;
 use crate::ml::cache::ModelCache;
 use crate::ml::{PredictError, Sample, TrainedModel};
 use crate::models::ml_model::MlModel;
+use crate::models::model_lookup::LatestTrained;
 use crate::models::version::ModelVersion;
+use crate::models::VersionKey;
 use crate::state::AppState;
 
 /// What to classify (owned, so that it can move to a database thread).
@@ -132,10 +134,29 @@ impl Predictor {
         if !version.is_trained() {
             return Err(PredictFailure::VersionNotReady(version.status_code));
         }
+        Predictor::of_trained(
+            conn,
+            cache,
+            model,
+            LatestTrained {
+                id: version.id,
+                version_id: version.version_id,
+            },
+        )
+    }
+
+    /// What prediction with the trained version `version` of `model` needs (its
+    /// trained model, cached, and the names of its concepts).
+    pub fn of_trained(
+        conn: &mut DbConn,
+        cache: &ModelCache,
+        model: &MlModel,
+        version: LatestTrained,
+    ) -> Result<Predictor, PredictFailure> {
         let trained = match cache.get(&version.version_id) {
             Some(m) => m,
             None => {
-                let bytes = ModelVersion::artifact(conn, version.key())?
+                let bytes = ModelVersion::artifact(conn, VersionKey(version.id))?
                     .ok_or_else(|| AppError::internal("trained version without artifact"))?;
                 let m = Arc::new(
                     TrainedModel::from_bytes(&bytes)

@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use crate::db::{DbConn, MultiBackend};
 use crate::models::account::{AccountKind, Owner};
@@ -50,27 +50,54 @@ impl Query for ModelLookup {
 impl RunQueryDsl<DbConn> for ModelLookup {}
 
 impl QueryFragment<MultiBackend> for ModelLookup {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("SELECT accounts.id, accounts.handle, accounts.kind, accounts.app_count, ");
-        out.push_sql(<App as Listed>::COLUMNS);
-        out.push_sql(
-            ", ml_models.id, ml_models.app_id, ml_models.model_id, ml_models.name, \
-             ml_models.name_lower, ml_models.description, ml_models.model_type, \
-             ml_models.visibility, ml_models.star_count, ml_models.created_by, \
-             ml_models.created_at, ml_models.updated_at \
-             FROM accounts INNER JOIN apps ON apps.owner_id = accounts.id AND apps.handle = ",
-        );
-        out.push_bind_param::<Text, _>(&self.app)?;
-        out.push_sql(
-            " LEFT JOIN ml_models ON ml_models.app_id = apps.id AND ml_models.model_id = ",
-        );
-        out.push_bind_param::<Text, _>(&self.model)?;
-        out.push_sql(" WHERE accounts.handle = ");
-        out.push_bind_param::<Text, _>(&self.owner)?;
-        out.push_sql(" LIMIT 1");
-        Ok(())
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        walk_lookup(out, &self.owner, &self.app, &self.model, false)
     }
 }
+
+/// The lookup's SQL; `with_latest` adds the id and the version id of the model's
+/// latest trained version (the index `model_versions_model` finds it).
+fn walk_lookup<'b>(
+    mut out: AstPass<'_, 'b, MultiBackend>,
+    owner: &'b String,
+    app: &'b String,
+    model: &'b String,
+    with_latest: bool,
+) -> QueryResult<()> {
+    out.push_sql("SELECT accounts.id, accounts.handle, accounts.kind, accounts.app_count, ");
+    out.push_sql(<App as Listed>::COLUMNS);
+    out.push_sql(
+        ", ml_models.id, ml_models.app_id, ml_models.model_id, ml_models.name, \
+         ml_models.name_lower, ml_models.description, ml_models.model_type, \
+         ml_models.visibility, ml_models.star_count, ml_models.created_by, \
+         ml_models.created_at, ml_models.updated_at",
+    );
+    if with_latest {
+        out.push_sql(", latest.id, latest.version_id");
+    }
+    out.push_sql(
+        " FROM accounts INNER JOIN apps ON apps.owner_id = accounts.id AND apps.handle = ",
+    );
+    out.push_bind_param::<Text, _>(app)?;
+    out.push_sql(" LEFT JOIN ml_models ON ml_models.app_id = apps.id AND ml_models.model_id = ");
+    out.push_bind_param::<Text, _>(model)?;
+    if with_latest {
+        out.push_sql(
+            " LEFT JOIN model_versions AS latest ON latest.id = (SELECT model_versions.id \
+             FROM model_versions WHERE model_versions.model_id = ml_models.id \
+             AND model_versions.status_code = ",
+        );
+        out.push_bind_param::<Integer, _>(&TRAINED)?;
+        out.push_sql(" ORDER BY model_versions.created_at DESC, model_versions.id DESC LIMIT 1)");
+    }
+    out.push_sql(" WHERE accounts.handle = ");
+    out.push_bind_param::<Text, _>(owner)?;
+    out.push_sql(" LIMIT 1");
+    Ok(())
+}
+
+/// The status of a trained version, bound (so the statement text stays fixed).
+static TRAINED: i32 = crate::models::version::status::TRAINED;
 
 /// The owner `owner`, their app `app` and its model `model` (`None` when the app
 /// has no such model); `None` when the owner or the app does not exist.
@@ -99,4 +126,82 @@ pub fn find_model(
             model,
         )
     }))
+}
+
+/// A model's latest trained version: its row id and its version id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestTrained {
+    pub id: i64,
+    pub version_id: String,
+}
+
+/// [`ModelLookup`] with the latest trained version: a prediction that names no
+/// version reads everything it needs about the model in one statement.
+#[derive(Debug, QueryId)]
+struct ModelLookupLatest {
+    owner: String,
+    app: String,
+    model: String,
+}
+
+impl Query for ModelLookupLatest {
+    type SqlType = (
+        (BigInt, Text, Text, BigInt),
+        <App as Listed>::Sql,
+        Nullable<ModelSql>,
+        (Nullable<BigInt>, Nullable<Text>),
+    );
+}
+
+impl RunQueryDsl<DbConn> for ModelLookupLatest {}
+
+impl QueryFragment<MultiBackend> for ModelLookupLatest {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        walk_lookup(out, &self.owner, &self.app, &self.model, true)
+    }
+}
+
+/// The owner, the app, the model and its latest trained version.
+pub type FoundWithLatest = (Owner, App, Option<MlModel>, Option<LatestTrained>);
+
+/// Like [`find_model`], with the model's latest trained version (`None` when it
+/// has none, or when there is no such model).
+pub fn find_model_and_latest(
+    conn: &mut DbConn,
+    owner: &str,
+    app: &str,
+    model: &str,
+) -> QueryResult<Option<FoundWithLatest>> {
+    type LatestRow = (
+        (i64, String, String, i64),
+        App,
+        Option<MlModel>,
+        (Option<i64>, Option<String>),
+    );
+    let row: Option<LatestRow> = ModelLookupLatest {
+        owner: owner.to_owned(),
+        app: app.to_owned(),
+        model: model.to_owned(),
+    }
+    .get_result(conn)
+    .optional()?;
+    Ok(
+        row.map(|((id, handle, kind, app_count), app, model, latest)| {
+            let latest = match latest {
+                (Some(id), Some(version_id)) => Some(LatestTrained { id, version_id }),
+                _ => None,
+            };
+            (
+                Owner {
+                    id: AccountId(id),
+                    handle,
+                    kind: AccountKind::parse(&kind),
+                    app_count,
+                },
+                app,
+                model,
+                latest,
+            )
+        }),
+    )
 }
