@@ -8,7 +8,7 @@
 //! idle 20 % of the time with 16 requests in flight. One shared queue keeps
 //! every database thread busy while there is work, in arrival order: the idle
 //! time went, and the benchmark served about 8 % more predictions per second
-//! (docs/PERFORMANCE.md, 2026-11-29 afternoon).
+//! (docs/PERFORMANCE.md, the 2026-11-29 04:50 section).
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
