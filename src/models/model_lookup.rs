@@ -1,7 +1,7 @@
 //! "The model `M` of the app `A` of the owner `U`", as every content API request
-//! and every prediction asks it: the owner, the app and the model in one written-out
-//! statement (prepared once per connection) instead of three built through the
-//! query DSL one after the other.
+//! and every prediction asks it: the owner, the app, the model and the model's
+//! latest trained version in one written-out statement (prepared once per
+//! connection) instead of four built through the query DSL one after the other.
 
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -29,8 +29,24 @@ type ModelSql = (
     Timestamp,
 );
 
-/// One row: the owner's id, handle, kind and app count, the app, the model.
-type Row = ((i64, String, String, i64), App, Option<MlModel>);
+/// A model's latest trained version: its row id and its version id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestTrained {
+    pub id: i64,
+    pub version_id: String,
+}
+
+/// One row: the owner's id, handle, kind and app count, the app, the model and
+/// its latest trained version.
+type Row = (
+    (i64, String, String, i64),
+    App,
+    Option<MlModel>,
+    (Option<i64>, Option<String>),
+);
+
+/// The owner, the app, the model and its latest trained version.
+pub type FoundWithLatest = (Owner, App, Option<MlModel>, Option<LatestTrained>);
 
 #[derive(Debug, QueryId)]
 struct ModelLookup {
@@ -44,44 +60,29 @@ impl Query for ModelLookup {
         (BigInt, Text, Text, BigInt),
         <App as Listed>::Sql,
         Nullable<ModelSql>,
+        (Nullable<BigInt>, Nullable<Text>),
     );
 }
 
 impl RunQueryDsl<DbConn> for ModelLookup {}
 
 impl QueryFragment<MultiBackend> for ModelLookup {
-    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        walk_lookup(out, &self.owner, &self.app, &self.model, false)
-    }
-}
-
-/// The lookup's SQL; `with_latest` adds the id and the version id of the model's
-/// latest trained version (the index `model_versions_model` finds it).
-fn walk_lookup<'b>(
-    mut out: AstPass<'_, 'b, MultiBackend>,
-    owner: &'b String,
-    app: &'b String,
-    model: &'b String,
-    with_latest: bool,
-) -> QueryResult<()> {
-    out.push_sql("SELECT accounts.id, accounts.handle, accounts.kind, accounts.app_count, ");
-    out.push_sql(<App as Listed>::COLUMNS);
-    out.push_sql(
-        ", ml_models.id, ml_models.app_id, ml_models.model_id, ml_models.name, \
-         ml_models.name_lower, ml_models.description, ml_models.model_type, \
-         ml_models.visibility, ml_models.star_count, ml_models.created_by, \
-         ml_models.created_at, ml_models.updated_at",
-    );
-    if with_latest {
-        out.push_sql(", latest.id, latest.version_id");
-    }
-    out.push_sql(
-        " FROM accounts INNER JOIN apps ON apps.owner_id = accounts.id AND apps.handle = ",
-    );
-    out.push_bind_param::<Text, _>(app)?;
-    out.push_sql(" LEFT JOIN ml_models ON ml_models.app_id = apps.id AND ml_models.model_id = ");
-    out.push_bind_param::<Text, _>(model)?;
-    if with_latest {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("SELECT accounts.id, accounts.handle, accounts.kind, accounts.app_count, ");
+        out.push_sql(<App as Listed>::COLUMNS);
+        out.push_sql(
+            ", ml_models.id, ml_models.app_id, ml_models.model_id, ml_models.name, \
+             ml_models.name_lower, ml_models.description, ml_models.model_type, \
+             ml_models.visibility, ml_models.star_count, ml_models.created_by, \
+             ml_models.created_at, ml_models.updated_at, latest.id, latest.version_id \
+             FROM accounts INNER JOIN apps ON apps.owner_id = accounts.id AND apps.handle = ",
+        );
+        out.push_bind_param::<Text, _>(&self.app)?;
+        out.push_sql(
+            " LEFT JOIN ml_models ON ml_models.app_id = apps.id AND ml_models.model_id = ",
+        );
+        out.push_bind_param::<Text, _>(&self.model)?;
+        // The latest trained version, through the index `model_versions_model`.
         out.push_sql(
             " LEFT JOIN model_versions AS latest ON latest.id = (SELECT model_versions.id \
              FROM model_versions WHERE model_versions.model_id = ml_models.id \
@@ -89,11 +90,11 @@ fn walk_lookup<'b>(
         );
         out.push_bind_param::<Integer, _>(&TRAINED)?;
         out.push_sql(" ORDER BY model_versions.created_at DESC, model_versions.id DESC LIMIT 1)");
+        out.push_sql(" WHERE accounts.handle = ");
+        out.push_bind_param::<Text, _>(&self.owner)?;
+        out.push_sql(" LIMIT 1");
+        Ok(())
     }
-    out.push_sql(" WHERE accounts.handle = ");
-    out.push_bind_param::<Text, _>(owner)?;
-    out.push_sql(" LIMIT 1");
-    Ok(())
 }
 
 /// The status of a trained version, bound (so the statement text stays fixed).
@@ -107,62 +108,9 @@ pub fn find_model(
     app: &str,
     model: &str,
 ) -> QueryResult<Option<(Owner, App, Option<MlModel>)>> {
-    let row: Option<Row> = ModelLookup {
-        owner: owner.to_owned(),
-        app: app.to_owned(),
-        model: model.to_owned(),
-    }
-    .get_result(conn)
-    .optional()?;
-    Ok(row.map(|((id, handle, kind, app_count), app, model)| {
-        (
-            Owner {
-                id: AccountId(id),
-                handle,
-                kind: AccountKind::parse(&kind),
-                app_count,
-            },
-            app,
-            model,
-        )
-    }))
+    Ok(find_model_and_latest(conn, owner, app, model)?
+        .map(|(owner, app, model, _)| (owner, app, model)))
 }
-
-/// A model's latest trained version: its row id and its version id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LatestTrained {
-    pub id: i64,
-    pub version_id: String,
-}
-
-/// [`ModelLookup`] with the latest trained version: a prediction that names no
-/// version reads everything it needs about the model in one statement.
-#[derive(Debug, QueryId)]
-struct ModelLookupLatest {
-    owner: String,
-    app: String,
-    model: String,
-}
-
-impl Query for ModelLookupLatest {
-    type SqlType = (
-        (BigInt, Text, Text, BigInt),
-        <App as Listed>::Sql,
-        Nullable<ModelSql>,
-        (Nullable<BigInt>, Nullable<Text>),
-    );
-}
-
-impl RunQueryDsl<DbConn> for ModelLookupLatest {}
-
-impl QueryFragment<MultiBackend> for ModelLookupLatest {
-    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        walk_lookup(out, &self.owner, &self.app, &self.model, true)
-    }
-}
-
-/// The owner, the app, the model and its latest trained version.
-pub type FoundWithLatest = (Owner, App, Option<MlModel>, Option<LatestTrained>);
 
 /// Like [`find_model`], with the model's latest trained version (`None` when it
 /// has none, or when there is no such model).
@@ -172,13 +120,7 @@ pub fn find_model_and_latest(
     app: &str,
     model: &str,
 ) -> QueryResult<Option<FoundWithLatest>> {
-    type LatestRow = (
-        (i64, String, String, i64),
-        App,
-        Option<MlModel>,
-        (Option<i64>, Option<String>),
-    );
-    let row: Option<LatestRow> = ModelLookupLatest {
+    let row: Option<Row> = ModelLookup {
         owner: owner.to_owned(),
         app: app.to_owned(),
         model: model.to_owned(),
