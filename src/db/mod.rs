@@ -263,16 +263,7 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let connections = pool.connections.clone();
-    pool.threads
-        .run(move || {
-            let mut conn = connections
-                .get()
-                .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))?
+    run_then(pool, f, Ok).await
 }
 
 /// Like [`run`], then `then` on the same thread once the connection is back in
